@@ -1,6 +1,7 @@
-# Runtime shared by every mmsgnet config (mmdet's default runtime, plus the plugin import).
+# Runtime shared by every mmsgnet config (mmdet's default runtime). The plugin import,
+# custom_imports = dict(imports=['mmsgnet'], allow_failed_imports=False), lives in the dataset
+# configs of configs/_base_/datasets/ (mmengine refuses the same key in two bases).
 default_scope = 'mmdet'
-custom_imports = dict(imports=['mmsgnet'], allow_failed_imports=False)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

@@ -13,7 +13,8 @@ import torch
 
 def _numpy_globals():
     """Return the numpy objects that pickled arrays and scalars refer to."""
-    found = [np.ndarray, np.dtype]
+    # numpy >= 2 pickles some dtypes as ``getattr(numpy.dtypes, name)``
+    found = [np.ndarray, np.dtype, getattr]
     for modname in ('numpy._core.multiarray', 'numpy.core.multiarray'):
         try:
             mod = __import__(modname, fromlist=['_reconstruct', 'scalar'])

@@ -1,0 +1,3 @@
+# Table 5: mask alignment weighting 'cls+loc'.
+_base_ = '../sipmask_r50-caffe_fpn_gn-head_1x_coco.py'
+model = dict(mask_head=dict(mask_weighting='cls+loc'))

@@ -1,0 +1,3 @@
+from .resnet_interval_dcn import ResNetIntervalDCN
+
+__all__ = ['ResNetIntervalDCN']

@@ -1,0 +1,3 @@
+from .sipmask import SipMask
+
+__all__ = ['SipMask']

@@ -1,0 +1,38 @@
+"""Mask geometry shared by the mask heads."""
+from typing import Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def paste_masks_to_image(probs: Tensor, bboxes: Tensor, img_meta: dict, stride: int,
+                         rescale: bool, threshold: float) -> Tuple[Tensor, Tensor]:
+    """Turn mask probabilities on the (padded) network input grid into binary image masks.
+
+    Args:
+        probs (Tensor): (N, h, w) probabilities at ``stride`` of the padded input.
+        bboxes (Tensor): (N, 4) boxes in network-input pixels.
+        img_meta (dict): With ``img_shape`` (resized, unpadded), ``ori_shape`` and
+            ``scale_factor`` (w, h).
+        stride (int): Stride of ``probs`` in input pixels.
+        rescale (bool): Return masks at ``ori_shape`` and boxes in original pixels;
+            otherwise at ``img_shape`` in input pixels.
+        threshold (float): Binarisation threshold.
+
+    Returns:
+        tuple: bool masks (N, H, W) and the boxes.
+    """
+    img_h, img_w = img_meta['img_shape'][:2]
+    out_h, out_w = img_meta['ori_shape'][:2] if rescale else (img_h, img_w)
+    if rescale:
+        scale = bboxes.new_tensor(img_meta['scale_factor']).repeat(2)
+        bboxes = bboxes / scale
+    if probs.shape[0] == 0:
+        return probs.new_zeros((0, out_h, out_w), dtype=torch.bool), bboxes
+    probs = F.interpolate(probs[None], scale_factor=stride, mode='bilinear',
+                          align_corners=False)[0, :, :img_h, :img_w]
+    if (out_h, out_w) != (img_h, img_w):
+        probs = F.interpolate(probs[None], size=(out_h, out_w), mode='bilinear',
+                              align_corners=False)[0]
+    return probs > threshold, bboxes

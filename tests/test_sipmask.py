@@ -1,0 +1,169 @@
+"""SipMask: layers, every config end to end, the checkpoint converter."""
+import glob
+import os.path as osp
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.registry import init_default_scope
+
+import mmsgnet  # noqa: F401
+from mmdet.registry import MODELS
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SIPMASK_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'sipmask*', '**', '*.py'),
+                                   recursive=True))
+SMALL_CONFIG = osp.join(ROOT, 'configs', 'sipmask', 'sipmask_r18_fpn_gn-head_generated-coco.py')
+sys.path.insert(0, osp.join(ROOT, 'tools', 'model_converters'))
+
+
+def build_random_model(cfg):
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model.eval()
+
+
+def test_feature_align_with_zero_offsets_is_a_plain_3x3_conv():
+    from mmsgnet.models.layers import FeatureAlign
+    align = FeatureAlign(8, 8, deform_groups=4, norm_cfg=None)
+    x = torch.randn(2, 8, 9, 11)
+    box = torch.rand(2, 4, 9, 11) * 5
+    expected = F.relu(F.conv2d(x, align.conv_adaption.weight, padding=1))
+    torch.testing.assert_close(align(x, box), expected, rtol=1e-4, atol=1e-5)
+    # the offsets are a function of the box regression once trained
+    torch.nn.init.normal_(align.conv_offset.weight, std=0.5)
+    assert not torch.allclose(align(x, box), expected)
+
+
+def test_all_paper_configs_exist():
+    names = {osp.basename(p) for p in SIPMASK_CONFIGS}
+    for expected in ('sipmask_r50-caffe_fpn_gn-head_1x_coco.py',
+                     'sipmask_r50-caffe_fpn_gn-head_ms-2x_coco.py',
+                     'sipmask_r101-caffe_fpn_gn-head_ms-4x_coco.py',
+                     'sipmask-rt_r50-caffe_fpn_6x_coco.py',
+                     'sipmask-rt_r101-caffe_fpn_6x_coco.py',
+                     'sipmask-rt_r50-caffe_fpn_gn-head_10x_coco.py',
+                     'sipmask-rt_r101-caffe_fpn_gn-head_10x_coco.py',
+                     'sipmask++_r101-caffe-dcn_fpn_6x_coco.py',
+                     'sipmask++_r101-caffe-dcn_fpn_gn-head_10x_coco.py'):
+        assert expected in names
+    assert sum('_t2-' in n for n in names) == 4
+    assert sum('_t4-grid' in n for n in names) == 6
+    assert sum('_t5-weight' in n for n in names) == 4
+
+
+@pytest.mark.parametrize('config', SIPMASK_CONFIGS, ids=osp.basename)
+def test_config_builds_and_predicts_an_image(config, tmp_path):
+    cfg = Config.fromfile(config)
+    model = build_random_model(cfg)
+    rng = np.random.default_rng(0)
+    img = (rng.random((120, 160, 3)) * 255).astype(np.uint8)
+    cv2.rectangle(img, (30, 30), (90, 100), (0, 200, 0), -1)
+    path = str(tmp_path / 'img.jpg')
+    cv2.imwrite(path, img)
+    pipeline = Compose([t for t in cfg.test_dataloader.dataset.pipeline
+                        if t['type'] != 'LoadAnnotations'])
+    data = pseudo_collate([pipeline(dict(img_path=path, img_id=0))])
+    # a low threshold so that random weights still produce detections and masks
+    model.bbox_head.test_cfg['score_thr'] = 0.0
+    with torch.no_grad():
+        result = model.test_step(data)[0].pred_instances
+    assert len(result) > 0
+    assert result.masks.dtype == torch.bool
+    assert result.masks.shape[1:] == (120, 160)
+    assert result.bboxes.shape == (len(result), 4)
+    assert (result.labels < cfg.model.bbox_head.num_classes).all()
+    if cfg.model.mask_head.get('rescoring'):
+        assert 'mask_scores' in result
+    assert len(result) <= cfg.model.test_cfg.max_per_img
+
+
+def test_rescoring_head_trains_through_train_step():
+    cfg = Config.fromfile(SMALL_CONFIG)
+    cfg.model.mask_head.rescoring = dict(num_classes=3, min_gt_area=1)
+    model = build_random_model(cfg).train()
+    from mmdet.testing import demo_mm_inputs
+    data = demo_mm_inputs(2, [[3, 128, 160]], num_classes=3, with_mask=True)
+    optim = torch.optim.SGD(model.parameters(), lr=0.0)
+    from mmengine.optim import OptimWrapper
+    losses = model.train_step(data, OptimWrapper(optim))
+    assert {'loss_cls', 'loss_bbox', 'loss_centerness', 'loss_mask', 'loss_mask_score'} <= set(losses)
+    assert all(torch.isfinite(v) for v in losses.values())
+
+
+# ---------------------------------------------------------------- converter
+def _authors_state_dict(model, stacked_convs, rescoring=False, dcn_blocks=()):
+    """A state dict with the key names of the authors' SipMask-mmdetection (mmdet v1.x)."""
+    own = model.state_dict()
+    sd = {k: v.clone() for k, v in own.items() if k.startswith(('backbone.', 'neck.'))}
+    for name in dcn_blocks:  # mmdet v1 DCN blocks: conv2 + a separate conv2_offset
+        for p in ('weight', 'bias'):
+            sd[f'backbone.{name}.conv2_offset.{p}'] = sd.pop(f'backbone.{name}.conv2.conv_offset.{p}')
+    head = {}
+    for i in range(stacked_convs - 1):
+        head[f'cls_convs.{i}.conv.weight'] = own[f'bbox_head.cls_convs.{i}.conv.weight']
+    for i in range(stacked_convs):
+        head[f'reg_convs.{i}.conv.weight'] = own[f'bbox_head.reg_convs.{i}.conv.weight']
+    for authors, ours in (('fcos_cls', 'conv_cls'), ('fcos_reg', 'conv_reg'),
+                          ('fcos_centerness', 'conv_centerness'), ('sip_cof', 'conv_coeff')):
+        for p in ('weight', 'bias'):
+            head[f'{authors}.{p}'] = own[f'bbox_head.{ours}.{p}']
+    for i in range(5):
+        head[f'scales.{i}.scale'] = own[f'bbox_head.scales.{i}.scale']
+    head['feat_align.conv_offset.weight'] = own['bbox_head.align.conv_offset.weight']
+    head['feat_align.conv_adaption.weight'] = own['bbox_head.align.conv_adaption.weight']
+    for p in ('weight', 'bias'):
+        head[f'sip_mask_lat0.{p}'] = own[f'mask_head.fuse.{p}']
+        head[f'sip_mask_lat.{p}'] = own[f'mask_head.basis.{p}']
+    gn = [k for k in own if k.startswith('bbox_head.') and ('.gn.' in k or '.norm.' in k)]
+    for k in gn:
+        head[k[len('bbox_head.'):].replace('align.', 'feat_align.')] = own[k]
+    if rescoring:
+        for i in range(6):
+            for p in ('weight', 'bias'):
+                head[f'convs_scoring.{i}.conv.{p}'] = own[f'mask_head.rescoring.convs.{2 * i}.{p}']
+        for p in ('weight', 'bias'):
+            head[f'mask_scoring.{p}'] = own[f'mask_head.rescoring.conv_iou.{p}']
+    sd.update({f'bbox_head.{k}': torch.randn_like(v) for k, v in head.items()})
+    return sd
+
+
+@pytest.mark.parametrize('config,rescoring', [
+    ('sipmask_r50-caffe_fpn_gn-head_1x_coco.py', False),
+    ('sipmask++_r101-caffe-dcn_fpn_6x_coco.py', True),
+])
+def test_converter_maps_authors_keys_onto_the_model(config, rescoring, tmp_path):
+    from sipmask_to_mmsgnet import convert_state_dict
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'sipmask', config))
+    model = build_random_model(cfg)
+    dcn_blocks = [n[len('backbone.'):-len('.conv2.conv_offset.weight')]
+                  for n in model.state_dict() if n.endswith('conv2.conv_offset.weight')]
+    authors = _authors_state_dict(model, cfg.model.bbox_head.stacked_convs, rescoring,
+                                  dcn_blocks)
+    authors['bbox_head.fovea_track.weight'] = torch.zeros(1)  # video-only layer: reported
+    converted, unmatched = convert_state_dict(authors)
+    assert unmatched == ['bbox_head.fovea_track.weight']
+    result = model.load_state_dict(converted, strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    torch.testing.assert_close(model.bbox_head.conv_coeff.weight,
+                               authors['bbox_head.sip_cof.weight'])
+
+    # the CLI: writes the file and reports against the config
+    src, dst = tmp_path / 'authors.pth', tmp_path / 'ours.pth'
+    torch.save({'state_dict': authors, 'meta': {'epoch': 12}}, src)
+    proc = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'model_converters', 'sipmask_to_mmsgnet.py'),
+         str(src), str(dst), '--config', osp.join(ROOT, 'configs', 'sipmask', config)],
+        capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert 'unmatched (dropped): bbox_head.fovea_track.weight' in proc.stdout
+    assert '0 missing, 0 unexpected, 0 shape mismatches' in proc.stdout
+    assert set(torch.load(dst)['state_dict']) == set(model.state_dict())

@@ -1,0 +1,69 @@
+"""Image loading that names the file when it cannot be read."""
+from typing import Optional
+
+import mmcv
+import mmengine.fileio as fileio
+from mmcv.transforms import LoadImageFromFile
+from mmdet.registry import TRANSFORMS
+
+from .image_files import IMAGE_FIX, ImageFileError, image_bytes_problem
+
+
+@TRANSFORMS.register_module()
+class StrictLoadImageFromFile(LoadImageFromFile):
+    """``LoadImageFromFile`` that rejects missing, empty, truncated and undecodable files.
+
+    mmcv's loader decodes a truncated JPEG without complaint (the missing part comes out
+    grey) and reports other failures with a bare assertion. This one raises an
+    :class:`~mmsgnet.datasets.image_files.ImageFileError` naming the file, the problem and the
+    fix (the check costs a look at the file's last bytes; see
+    :mod:`mmsgnet.datasets.image_files`). Used for training in the dataset configs of this
+    repository, also inside ``TransformBroadcaster`` for video frames. Test pipelines keep
+    mmcv's ``LoadImageFromFile`` because mmdet's inferencers look for that type by name.
+
+    Args:
+        **kwargs: As for :class:`mmcv.transforms.LoadImageFromFile`. With
+            ``ignore_empty=True`` an unreadable file gives ``None`` (the sample is skipped)
+            instead of an error.
+    """
+
+    def transform(self, results: dict) -> Optional[dict]:
+        """Load ``results['img_path']`` into ``results['img']``.
+
+        Args:
+            results (dict): Must contain ``img_path``.
+
+        Returns:
+            dict | None: ``results`` with ``img``, ``img_shape`` and ``ori_shape``.
+
+        Raises:
+            ImageFileError: If the file is missing or cannot be decoded.
+        """
+        filename = results['img_path']
+        image = problem = None
+        try:
+            if self.file_client_args is not None:
+                client = fileio.FileClient.infer_client(self.file_client_args, filename)
+                data = client.get(filename)
+            else:
+                data = fileio.get(filename, backend_args=self.backend_args)
+        except FileNotFoundError:
+            problem = 'the file does not exist'
+        except OSError as error:
+            problem = f'the file cannot be read ({error})'
+        else:
+            problem = image_bytes_problem(data)
+            if problem is None:
+                image = mmcv.imfrombytes(data, flag=self.color_type,
+                                         backend=self.imdecode_backend)
+                problem = 'the file cannot be decoded' if image is None else None
+        if problem is not None:
+            if self.ignore_empty:
+                return None
+            raise ImageFileError(f"Cannot load image '{filename}': {problem}. Fix: {IMAGE_FIX}.")
+        if self.to_float32:
+            image = image.astype('float32')
+        results['img'] = image
+        results['img_shape'] = image.shape[:2]
+        results['ori_shape'] = image.shape[:2]
+        return results

@@ -206,14 +206,17 @@ def test_blend_logits_agree_with_forward_on_in_box_pixels():
     assert not masks[~inside].any()
 
 
-def test_chunked_blending_matches_single_chunk(monkeypatch):
-    base, boxes, coeffs = random_case(4, 12, 12, 2, 8, 4, 8, seed=5)
+@pytest.mark.parametrize('grid, division_size, shared_basis, channels, dim', [
+    (2, None, True, 8, 8), (3, 8., False, 9, 1)])
+def test_chunked_blending_matches_single_chunk(monkeypatch, grid, division_size, shared_basis,
+                                               channels, dim):
+    base, boxes, coeffs = random_case(4, 12, 12, 2, channels, grid * grid, dim, seed=5)
     base.requires_grad_(True)
     coeffs.requires_grad_(True)
-    blender = GranularityBlender()
+    blender = GranularityBlender(grid, division_size, shared_basis)
     whole = blender(base, boxes, coeffs)
     grads = torch.autograd.grad(whole.sum(), (base, coeffs))
-    monkeypatch.setattr(blender_module, '_CHUNK_ELEMENTS', 40)  # 5 pairs per chunk
+    monkeypatch.setattr(blender_module, '_CHUNK_ELEMENTS', 40)  # 5 or 40 pairs per chunk
     chunked = blender(base, boxes, coeffs)
     torch.testing.assert_close(chunked, whole)
     for got, want in zip(torch.autograd.grad(chunked.sum(), (base, coeffs)), grads):
@@ -232,7 +235,7 @@ def test_half_precision_inputs_run():
 
 
 @pytest.mark.parametrize('shared_basis, division_size, channels, dim', [
-    (True, None, 3, 3), (False, 20., 18, 2)])
+    (True, None, 3, 3), (False, 20., 18, 2), (False, 20., 9, 1)])
 def test_gradients_match_reference_autograd(shared_basis, division_size, channels, dim):
     grid = 2 if shared_basis else 3
     base, boxes, coeffs = random_case(4, 9, 9, 4, channels, grid * grid, dim, seed=11)
@@ -318,3 +321,15 @@ def test_cuda_matches_cpu():
                                                        leaf_coeffs.grad)])
         for got, want in zip(results[1], results[0]):
             torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
+
+
+def test_fixed_non_square_grid_uses_one_coefficient_set_per_column():
+    """SipMask Table 4 grids (rows, cols): a 1x2 grid splits the box into left/right."""
+    from mmsgnet.models.layers import GranularityBlender
+    blender = GranularityBlender(max_division=(1, 2), shared_basis=True, base_stride=1)
+    base = torch.ones(1, 4, 8)
+    coeffs = torch.tensor([[[-3.0], [3.0]]])  # left cell, right cell
+    probs = blender(base, torch.tensor([[0., 0., 8., 4.]]), coeffs)[0]
+    torch.testing.assert_close(probs[:, :4], torch.full((4, 4), float(torch.sigmoid(torch.tensor(-3.)))))
+    torch.testing.assert_close(probs[:, 4:], torch.full((4, 4), float(torch.sigmoid(torch.tensor(3.)))))
+    assert blender.num_cells == 2

@@ -1,5 +1,11 @@
-from .instance_fcos_head import InstanceFCOSHead
+from .blender_mask_head import BlenderMaskHead
+from .instance_fcos_head import FeaturedInstanceList, InstanceFCOSHead
+from .sgnet_head import SGNetHead
+from .sgnet_mask_head import SGNetMaskHead
 from .sipmask_head import SipMaskHead
 from .sipmask_mask_head import SipMaskMaskHead
 
-__all__ = ['InstanceFCOSHead', 'SipMaskHead', 'SipMaskMaskHead']
+__all__ = [
+    'BlenderMaskHead', 'FeaturedInstanceList', 'InstanceFCOSHead', 'SGNetHead', 'SGNetMaskHead',
+    'SipMaskHead', 'SipMaskMaskHead'
+]

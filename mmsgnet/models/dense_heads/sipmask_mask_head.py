@@ -5,27 +5,22 @@ preservation module (per sub-region coefficients, blended by the shared
 :class:`GranularityBlender`), the mask alignment weighting loss, and SipMask++'s optional
 mask re-scoring head.
 """
-from typing import List, Optional, Sequence
+from typing import Optional
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import normal_init
-from mmengine.structures import InstanceData
-from torch import Tensor
 
-from mmdet.models.dense_heads.base_mask_head import BaseMaskHead
 from mmdet.registry import MODELS
 from mmdet.utils import InstanceList, OptConfigType, OptMultiConfig
 from ..layers.granularity_blender import GranularityBlender
 from ..layers.mask_rescoring import MaskRescoringHead
-from ..utils import paste_masks_to_image
-
-MASK_WEIGHTINGS = ('none', 'cls', 'loc', 'cls+loc')
+from .blender_mask_head import BlenderMaskHead
 
 
 @MODELS.register_module()
-class SipMaskMaskHead(BaseMaskHead):
+class SipMaskMaskHead(BlenderMaskHead):
     """Basis masks + spatial preservation + mask alignment weighting loss.
 
     Args:
@@ -68,13 +63,10 @@ class SipMaskMaskHead(BaseMaskHead):
                  test_cfg: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if mask_weighting not in MASK_WEIGHTINGS:
-            raise ValueError(f'mask_weighting must be one of {MASK_WEIGHTINGS}, '
-                             f'got {mask_weighting!r}')
+        self.mask_weighting = self._check_weighting(mask_weighting)
         self.num_levels = num_levels
         self.num_bases = num_bases
         self.upsample_factor = upsample_factor
-        self.mask_weighting = mask_weighting
         self.max_masks_to_train = max_masks_to_train
         self.min_box_area = min_box_area
         self.loss_mask_weight = loss_mask_weight
@@ -84,6 +76,7 @@ class SipMaskMaskHead(BaseMaskHead):
         self.basis = nn.Conv2d(basis_channels, num_bases, 3, padding=1)
         self.blender = GranularityBlender(
             max_division=grid_size, shared_basis=True, base_stride=base_stride)
+        self.num_coeff_channels = self.blender.num_cells * num_bases
         self.rescoring = MaskRescoringHead(**rescoring) if rescoring else None
         self._init_basis()
 
@@ -111,79 +104,3 @@ class SipMaskMaskHead(BaseMaskHead):
         bases = F.interpolate(bases, scale_factor=self.upsample_factor, mode='bilinear',
                               align_corners=False)
         return (bases, )
-
-    def _coeffs(self, params: Tensor) -> Tensor:
-        return params.reshape(params.shape[0], self.blender.num_cells, self.num_bases)
-
-    # ------------------------------------------------------------------ training
-    def loss_by_feat(self, bases: Tensor, batch_gt_instances: InstanceList,
-                     batch_img_metas: List[dict], positive_infos: InstanceList,
-                     **kwargs) -> dict:
-        """Per image: BCE inside each positive's predicted box, divided by its area, weighted
-        by the mask alignment weights; averaged over positives and images."""
-        height, width = bases.shape[-2:]
-        loss_mask = bases.sum() * 0
-        loss_score = bases.sum() * 0 if self.rescoring is not None else None
-        for base, gt, info in zip(bases, batch_gt_instances, positive_infos):
-            info = self._sample_positives(info)
-            if len(info) == 0 or len(gt) == 0:
-                continue
-            gt_masks = gt.masks.to_tensor(dtype=torch.float, device=base.device)
-            gt_masks = (F.interpolate(gt_masks[None], size=(height, width), mode='bilinear',
-                                      align_corners=False)[0] > 0.5).float()
-            coeffs = self._coeffs(info.params)
-            pixels = self.blender.box_pixels(info.bboxes, height, width)
-            logits = self.blender.blend_logits(base, coeffs, pixels)
-            target = gt_masks[info.gt_inds[pixels.inst], pixels.y, pixels.x]
-            bce = F.binary_cross_entropy_with_logits(logits, target, reduction='none')
-            per_inst = bce.new_zeros(len(info)).index_add_(0, pixels.inst, bce)
-            per_inst = per_inst / pixels.counts.clamp(min=1)
-            weights = self._alignment_weights(info)
-            loss_mask = loss_mask + (weights * per_inst).sum() / len(info)
-            if self.rescoring is not None:
-                with torch.no_grad():
-                    probs = self.blender(base, info.bboxes, coeffs)
-                loss_score = loss_score + self.rescoring.loss(
-                    probs, info.labels, gt_masks[info.gt_inds])
-        num_imgs = len(batch_img_metas)
-        losses = dict(loss_mask=loss_mask / num_imgs * self.loss_mask_weight)
-        if loss_score is not None:
-            losses['loss_mask_score'] = loss_score / num_imgs
-        return losses
-
-    def _sample_positives(self, info: InstanceData) -> InstanceData:
-        boxes = info.bboxes
-        area = (boxes[:, 2] - boxes[:, 0]).clamp(min=0) * (boxes[:, 3] - boxes[:, 1]).clamp(min=0)
-        info = info[area > self.min_box_area]
-        if 0 <= self.max_masks_to_train < len(info):
-            perm = torch.randperm(len(info), device=boxes.device)[:self.max_masks_to_train]
-            info = info[perm]
-        return info
-
-    def _alignment_weights(self, info: InstanceData) -> Tensor:
-        """SipMask Eq. (mask alignment weighting): alpha = cls prob x IoU, mean 1."""
-        if self.mask_weighting == 'none':
-            return info.ious.new_ones(len(info))
-        weights = {'cls': info.cls_probs, 'loc': info.ious,
-                   'cls+loc': info.cls_probs * info.ious}[self.mask_weighting]
-        return weights / (weights.sum() + 1e-4) * len(info)
-
-    # ----------------------------------------------------------------- inference
-    def predict_by_feat(self, bases: Tensor, results_list: InstanceList,
-                        batch_img_metas: List[dict], rescale: bool = True,
-                        **kwargs) -> InstanceList:
-        """Masks of the kept detections, thresholded at ``test_cfg.mask_thr_binary``, at the
-        original image size when ``rescale`` (boxes rescaled too)."""
-        cfg = self.test_cfg
-        outputs = []
-        for base, results, img_meta in zip(bases, results_list, batch_img_metas):
-            probs = self.blender(base, results.bboxes, self._coeffs(results.params))
-            out = InstanceData(bboxes=results.bboxes, scores=results.scores,
-                               labels=results.labels)
-            if self.rescoring is not None:
-                out.mask_scores = self.rescoring.predict(probs, results.labels) * results.scores
-            out.masks, out.bboxes = paste_masks_to_image(
-                probs, out.bboxes, img_meta, self.blender.base_stride, rescale,
-                cfg.get('mask_thr_binary', 0.4))
-            outputs.append(out)
-        return outputs

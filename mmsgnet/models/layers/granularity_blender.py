@@ -27,15 +27,15 @@ base stride ``s``, pixel ``(px, py)`` of the base map is inside box ``(x1, y1, x
 and its canonical cell is ``(floor((u + 0.5) G / r_y), floor((v + 0.5) G / r_x))``.
 """
 import math
-from typing import NamedTuple, Optional, Tuple
+from typing import NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 from mmdet.registry import MODELS
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
-# Elements of the (pairs, d) temporaries materialised at once by the blending kernel.
-_CHUNK_ELEMENTS = 1 << 22
+# Elements of the (d, pairs) temporaries materialised at once by the blending kernel.
+_CHUNK_ELEMENTS = 1 << 18
 
 
 class BoxPixels(NamedTuple):
@@ -56,7 +56,25 @@ class BoxPixels(NamedTuple):
     counts: Tensor
 
 
-def division_grid(boxes: Tensor, max_division: int,
+def grid_shape(max_division: Union[int, Sequence[int]]) -> Tuple[int, int]:
+    """``(G_rows, G_cols)`` of ``max_division``: an int G (a G x G grid) or a (rows, cols)
+    pair (SipMask's non-square fixed grids, paper Table 4)."""
+    if isinstance(max_division, int) and not isinstance(max_division, bool):
+        pair = (max_division, max_division)
+    else:
+        try:
+            pair = tuple(int(v) for v in max_division)
+        except TypeError:
+            pair = ()
+        if len(pair) != 2 or any(isinstance(v, bool) for v in max_division):
+            pair = ()
+    if len(pair) != 2 or min(pair) < 1:
+        raise ValueError(f'max_division must be an integer >= 1 (cells per box side) or a '
+                         f'(rows, cols) pair of them, got {max_division!r}')
+    return pair
+
+
+def division_grid(boxes: Tensor, max_division: Union[int, Sequence[int]],
                   division_size: Optional[float] = None) -> Tuple[Tensor, Tensor]:
     """Number of sub-region rows and columns of each box.
 
@@ -73,14 +91,15 @@ def division_grid(boxes: Tensor, max_division: int,
         tuple[Tensor, Tensor]: ``rows`` (N,) and ``cols`` (N,), long.
     """
     num = boxes.shape[0]
+    max_rows, max_cols = grid_shape(max_division)
     if division_size is None:
-        full = torch.full((num, ), max_division, dtype=torch.long, device=boxes.device)
-        return full, full.clone()
+        return (torch.full((num, ), max_rows, dtype=torch.long, device=boxes.device),
+                torch.full((num, ), max_cols, dtype=torch.long, device=boxes.device))
     boxes = boxes.double()
     widths = boxes[:, 2] - boxes[:, 0]
     heights = boxes[:, 3] - boxes[:, 1]
-    cols = torch.ceil(widths / division_size).clamp(1, max_division).long()
-    rows = torch.ceil(heights / division_size).clamp(1, max_division).long()
+    cols = torch.ceil(widths / division_size).clamp(1, max_cols).long()
+    rows = torch.ceil(heights / division_size).clamp(1, max_rows).long()
     return rows, cols
 
 
@@ -90,7 +109,7 @@ def _canonical_index(u: Tensor, r: Tensor, max_division: int) -> Tensor:
 
 
 def canonical_cell(u: Tensor, v: Tensor, rows: Tensor, cols: Tensor,
-                   max_division: int) -> Tensor:
+                   max_division: Union[int, Sequence[int]]) -> Tensor:
     """Canonical cell index of cell ``(u, v)`` of an ``rows x cols`` grid.
 
     The cell maps to ``(U, V) = (floor((u + 0.5) G / rows), floor((v + 0.5) G / cols))`` of
@@ -105,8 +124,9 @@ def canonical_cell(u: Tensor, v: Tensor, rows: Tensor, cols: Tensor,
     Returns:
         Tensor: long canonical index in ``[0, G * G)``.
     """
-    return (_canonical_index(u, rows, max_division) * max_division +
-            _canonical_index(v, cols, max_division))
+    max_rows, max_cols = grid_shape(max_division)
+    return (_canonical_index(u, rows, max_rows) * max_cols +
+            _canonical_index(v, cols, max_cols))
 
 
 def _ranges(counts: Tensor) -> Tuple[Tensor, Tensor]:
@@ -119,64 +139,83 @@ def _ranges(counts: Tensor) -> Tuple[Tensor, Tensor]:
     owner = torch.repeat_interleave(
         torch.arange(counts.numel(), device=counts.device), counts, output_size=total)
     starts = torch.cumsum(counts, 0) - counts
-    local = torch.arange(total, device=counts.device) - starts[owner]
+    # index_select: several times faster than advanced indexing on CPU for long index vectors
+    local = torch.arange(total, device=counts.device) - starts.index_select(0, owner)
     return owner, local
 
 
-def _axis_cells(lo: Tensor, size: Tensor, start: Tensor, length: Tensor, divisions: Tensor,
-                max_division: int) -> Tensor:
+def _axis_cells(lo: Tensor, size: Tensor, start: Tensor, divisions: Tensor, owner: Tensor,
+                local: Tensor, max_division: int) -> Tensor:
     """Canonical row (or column) index of every in-box pixel along one axis.
 
     Args:
         lo (Tensor): (N,) float64, box start on the base map (``x1 / s``).
         size (Tensor): (N,) float64, box side on the base map (``(x2 - x1) / s``).
         start (Tensor): (N,) long, first in-box pixel (clamped to the map).
-        length (Tensor): (N,) long, number of in-box pixels along the axis.
         divisions (Tensor): (N,) long, number of cells along the axis.
+        owner, local (Tensor): (L,) long, box and offset from ``start`` of each in-box pixel
+            along the axis (:func:`_ranges` of the in-box lengths).
 
     Returns:
-        Tensor: (sum(length),) long, canonical index in ``[0, G)`` of each pixel, box by box.
+        Tensor: (L,) long, canonical index in ``[0, G)`` of each pixel, box by box.
     """
-    owner, local = _ranges(length)
     pos = (start[owner] + local).double()
     cell = torch.floor((pos - lo[owner]) / (size[owner] / divisions[owner])).long()
     cell = torch.minimum(cell.clamp(min=0), divisions[owner] - 1)
     return _canonical_index(cell, divisions[owner], max_division)
 
 
+def _gather_columns(columns: Tensor, index: Tensor) -> Tensor:
+    """``columns[:, index]`` of a contiguous (d, R) matrix; 1-D when d = 1 (faster on CPU)."""
+    if columns.shape[0] == 1:
+        return columns.view(-1).index_select(0, index).unsqueeze(0)
+    return columns.index_select(1, index)
+
+
+def _add_columns(columns: Tensor, index: Tensor, values: Tensor):
+    """``columns[:, index] += values`` in place, repeated indices accumulating."""
+    if columns.shape[0] == 1:
+        columns.view(-1).index_add_(0, index, values.view(-1))
+    else:
+        columns.index_add_(1, index, values)
+
+
 class _BlendLogits(torch.autograd.Function):
-    """``logit[a] = base_rows[base_idx[a]] . coeff_rows[coeff_idx[a]]``, memory-lean.
+    """``logit[a] = base_cols[:, base_idx[a]] . coeff_cols[:, coeff_idx[a]]``, memory-lean.
 
     Works on fixed-size chunks of pairs and recomputes the gathers in backward, so no
-    (A, d) tensor is kept for autograd (d = 32 and millions of pairs in SipMask training).
+    (d, A) tensor is kept for autograd (d = 32 and millions of pairs in SipMask training).
     """
 
     @staticmethod
-    def forward(ctx, base_rows: Tensor, coeff_rows: Tensor, base_idx: Tensor,
+    def forward(ctx, base_cols: Tensor, coeff_cols: Tensor, base_idx: Tensor,
                 coeff_idx: Tensor) -> Tensor:
-        ctx.save_for_backward(base_rows, coeff_rows, base_idx, coeff_idx)
-        logits = base_rows.new_empty(base_idx.shape[0])
-        step = max(1, _CHUNK_ELEMENTS // max(1, base_rows.shape[1]))
+        ctx.save_for_backward(base_cols, coeff_cols, base_idx, coeff_idx)
+        logits = base_cols.new_empty(base_idx.shape[0])
+        step = max(1, _CHUNK_ELEMENTS // base_cols.shape[0])
         for lo in range(0, base_idx.shape[0], step):
             hi = lo + step
-            logits[lo:hi] = (base_rows[base_idx[lo:hi]] * coeff_rows[coeff_idx[lo:hi]]).sum(1)
+            logits[lo:hi] = (_gather_columns(base_cols, base_idx[lo:hi]) *
+                             _gather_columns(coeff_cols, coeff_idx[lo:hi])).sum(0)
         return logits
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_logits: Tensor):
-        base_rows, coeff_rows, base_idx, coeff_idx = ctx.saved_tensors
+        base_cols, coeff_cols, base_idx, coeff_idx = ctx.saved_tensors
         need_base, need_coeff = ctx.needs_input_grad[:2]
-        grad_base = torch.zeros_like(base_rows) if need_base else None
-        grad_coeff = torch.zeros_like(coeff_rows) if need_coeff else None
-        step = max(1, _CHUNK_ELEMENTS // max(1, base_rows.shape[1]))
+        grad_base = torch.zeros_like(base_cols) if need_base else None
+        grad_coeff = torch.zeros_like(coeff_cols) if need_coeff else None
+        step = max(1, _CHUNK_ELEMENTS // base_cols.shape[0])
         for lo in range(0, base_idx.shape[0], step):
             hi = lo + step
-            grad = grad_logits[lo:hi, None]
+            grad = grad_logits[None, lo:hi]
             if need_base:
-                grad_base.index_add_(0, base_idx[lo:hi], grad * coeff_rows[coeff_idx[lo:hi]])
+                _add_columns(grad_base, base_idx[lo:hi],
+                             grad * _gather_columns(coeff_cols, coeff_idx[lo:hi]))
             if need_coeff:
-                grad_coeff.index_add_(0, coeff_idx[lo:hi], grad * base_rows[base_idx[lo:hi]])
+                _add_columns(grad_coeff, coeff_idx[lo:hi],
+                             grad * _gather_columns(base_cols, base_idx[lo:hi]))
         return grad_base, grad_coeff, None, None
 
 
@@ -204,10 +243,7 @@ class GranularityBlender(nn.Module):
     def __init__(self, max_division: int = 2, division_size: Optional[float] = None,
                  shared_basis: bool = True, base_stride: int = 2):
         super().__init__()
-        if isinstance(max_division, bool) or not isinstance(max_division, int) \
-                or max_division < 1:
-            raise ValueError(f'max_division must be an integer >= 1 (cells per box side), '
-                             f'got {max_division!r}')
+        self.grid = grid_shape(max_division)
         if division_size is not None and not (isinstance(division_size, (int, float))
                                                and math.isfinite(division_size)
                                                and division_size > 0):
@@ -216,7 +252,7 @@ class GranularityBlender(nn.Module):
         if not (isinstance(base_stride, (int, float)) and base_stride > 0):
             raise ValueError(f'base_stride must be a positive number of input pixels per base '
                              f'pixel, got {base_stride!r}')
-        self.max_division = max_division
+        self.max_division = max_division if isinstance(max_division, int) else self.grid
         self.division_size = None if division_size is None else float(division_size)
         self.shared_basis = bool(shared_basis)
         self.base_stride = base_stride
@@ -224,7 +260,7 @@ class GranularityBlender(nn.Module):
     @property
     def num_cells(self) -> int:
         """Number of canonical cells, G * G (the second dim of ``coeffs``)."""
-        return self.max_division * self.max_division
+        return self.grid[0] * self.grid[1]
 
     def extra_repr(self) -> str:
         return (f'max_division={self.max_division}, division_size={self.division_size}, '
@@ -244,8 +280,8 @@ class GranularityBlender(nn.Module):
             raise ValueError(f'boxes must have shape (N, 4) as x1, y1, x2, y2; '
                              f'got {tuple(boxes.shape)}')
         boxes = boxes.detach()
-        grid = self.max_division
-        rows, cols = division_grid(boxes, grid, self.division_size)
+        grid_rows, grid_cols = self.grid
+        rows, cols = division_grid(boxes, self.grid, self.division_size)
         scaled = boxes.double() / self.base_stride  # (N, 4) on the base map
         sizes = (boxes[:, 2:].double() - boxes[:, :2].double()) / self.base_stride  # (N, 2)
         # first pixel >= x1/s, last pixel < x2/s, clamped to the map
@@ -255,19 +291,24 @@ class GranularityBlender(nn.Module):
         first = torch.minimum(first.clamp(min=0), limit).long()
         last = torch.minimum(last.clamp(min=0), limit).long()
         extent = (last - first).clamp(min=0)  # (N, 2): in-box columns, rows
-        col_cell = _axis_cells(scaled[:, 0], sizes[:, 0], first[:, 0], extent[:, 0], cols, grid)
-        row_cell = _axis_cells(scaled[:, 1], sizes[:, 1], first[:, 1], extent[:, 1], rows, grid)
-        col_start = torch.cumsum(extent[:, 0], 0) - extent[:, 0]
-        row_start = torch.cumsum(extent[:, 1], 0) - extent[:, 1]
-
-        counts = extent[:, 0] * extent[:, 1]
-        inst, local = _ranges(counts)
-        box_w = extent[inst, 0]
-        dy = torch.div(local, box_w, rounding_mode='floor')
-        dx = local - dy * box_w
-        cell = row_cell[row_start[inst] + dy] * grid + col_cell[col_start[inst] + dx]
-        return BoxPixels(inst=inst, y=first[inst, 1] + dy, x=first[inst, 0] + dx, cell=cell,
-                         counts=counts)
+        # columns of all boxes, box by box: canonical column of each
+        col_inst, col_dx = _ranges(extent[:, 0])
+        col_cell = _axis_cells(scaled[:, 0], sizes[:, 0], first[:, 0], cols, col_inst, col_dx,
+                               grid_cols)
+        col_start = torch.cumsum(extent[:, 0], 0) - extent[:, 0]  # (N,) into col_cell
+        # lines = in-box rows of all boxes, box by box: instance, y, canonical row
+        line_inst, line_dy = _ranges(extent[:, 1])
+        line_cell = _axis_cells(scaled[:, 1], sizes[:, 1], first[:, 1], rows, line_inst,
+                                line_dy, grid_rows) * grid_cols
+        line_y = first[line_inst, 1] + line_dy
+        # pairs = pixels of every line (no integer division per pixel)
+        line, dx = _ranges(extent[line_inst, 0])
+        inst = line_inst.index_select(0, line)
+        column = col_start.index_select(0, inst) + dx  # (A,) into col_cell
+        cell = line_cell.index_select(0, line) + col_cell.index_select(0, column)
+        return BoxPixels(inst=inst, y=line_y.index_select(0, line),
+                         x=first[:, 0].index_select(0, inst) + dx, cell=cell,
+                         counts=extent[:, 0] * extent[:, 1])
 
     def _check_inputs(self, base: Tensor, coeffs: Tensor, num_boxes: Optional[int] = None):
         """Raise a ValueError naming expected and actual shapes if they do not fit the mode."""
@@ -312,15 +353,16 @@ class GranularityBlender(nn.Module):
         dtype = torch.promote_types(base.dtype, coeffs.dtype)
         dim = coeffs.shape[2]
         groups = channels // dim
-        # (H*W*groups, d): row (y*W + x)*groups + g holds channel group g at pixel (y, x)
-        base_rows = base.to(dtype).reshape(groups, dim, height * width).permute(2, 0, 1)
-        base_rows = base_rows.reshape(-1, dim)
+        # (d, groups*H*W): column g*H*W + y*W + x holds channel group g at pixel (y, x); a
+        # view, no copy, for the shared basis (groups = 1) and for d = 1
+        base_cols = base.to(dtype).reshape(groups, dim, height * width).transpose(0, 1)
+        base_cols = base_cols.reshape(dim, -1).contiguous()
         base_idx = pixels.y * width + pixels.x
         if not self.shared_basis:
-            base_idx = base_idx * groups + pixels.cell
-        coeff_rows = coeffs.to(dtype).reshape(-1, dim)  # (N*G*G, d)
+            base_idx = base_idx + pixels.cell * (height * width)
+        coeff_cols = coeffs.to(dtype).reshape(-1, dim).t().contiguous()  # (d, N*G*G)
         coeff_idx = pixels.inst * self.num_cells + pixels.cell
-        return _BlendLogits.apply(base_rows, coeff_rows, base_idx, coeff_idx)
+        return _BlendLogits.apply(base_cols, coeff_cols, base_idx, coeff_idx)
 
     def forward(self, base: Tensor, boxes: Tensor, coeffs: Tensor) -> Tensor:
         """Instance mask probabilities, 0 outside each box.
@@ -340,5 +382,5 @@ class GranularityBlender(nn.Module):
         probs = self.blend_logits(base, coeffs, pixels).sigmoid()
         masks = probs.new_zeros(boxes.shape[0] * height * width)
         flat = (pixels.inst * height + pixels.y) * width + pixels.x
-        masks = masks.index_put((flat, ), probs)
+        masks.index_put_((flat, ), probs)  # in place: no copy of the (N, H, W) output
         return masks.view(boxes.shape[0], height, width)

@@ -1,1 +1,3 @@
+from .centerness_tracker import CenternessTracker
 
+__all__ = ['CenternessTracker']

@@ -1,1 +1,3 @@
+from .one_stage_vis import SGNet, OneStageVIS
 
+__all__ = ['OneStageVIS', 'SGNet']

@@ -1,0 +1,158 @@
+"""One-stage video instance segmentation: a one-stage instance segmentor run frame by frame
+plus a tracker (the skeleton shared by SG-Net and SipMask-VIS).
+
+Training takes (key, reference) frame pairs (mmdet's ``UniformRefFrameSample`` +
+``PackTrackInputs``): the detector's losses on the key frame plus the model's tracking loss.
+Inference predicts a video frame by frame and returns ``TrackDataSample`` s whose frames carry
+``pred_track_instances`` (bboxes, scores, labels, bool masks at the original size,
+``instances_id``), which mmdet's ``YouTubeVISMetric``, ``tools/test_tracking.py`` and
+``TrackLocalVisualizer`` consume unchanged.
+"""
+from typing import List, Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from mmdet.models.mot import BaseMOTModel
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample, TrackSampleList
+from mmdet.utils import OptConfigType, OptMultiConfig
+
+
+class OneStageVIS(BaseMOTModel):
+    """Base class: ``detector`` (a ``SingleStageInstanceSegmentor`` whose bbox head is an
+    :class:`InstanceFCOSHead`) + ``tracker``. Subclasses implement ``track_loss`` and
+    ``frame_instances`` (what the tracker needs on each frame's detections)."""
+
+    def __init__(self,
+                 detector: dict,
+                 tracker: dict,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(data_preprocessor, init_cfg)
+        self.detector = MODELS.build(detector)
+        self.tracker = MODELS.build(tracker)
+        # keep each detection's location and parameters through the mask head
+        self.detector.mask_head.return_params = True
+
+    @staticmethod
+    def split_key_ref(inputs: Tensor, data_samples: TrackSampleList
+                      ) -> Tuple[Tensor, List[DetDataSample], List[DetDataSample]]:
+        """Key-frame images (N, C, H, W) and the key / reference frame samples."""
+        if inputs.dim() != 5 or inputs.size(1) != 2:
+            raise ValueError('training expects (N, 2, C, H, W) inputs: one key and one '
+                             'reference frame (UniformRefFrameSample(num_ref_imgs=1)); got '
+                             f'{tuple(inputs.shape)}')
+        key_inds = torch.tensor([s.key_frames_inds[0] for s in data_samples])
+        key_samples = [s.get_key_frames()[0] for s in data_samples]
+        ref_samples = [s.get_ref_frames()[0] for s in data_samples]
+        key_imgs = inputs[torch.arange(len(inputs)), key_inds].contiguous()
+        return key_imgs, key_samples, ref_samples
+
+    def loss(self, inputs: Tensor, data_samples: TrackSampleList, **kwargs) -> dict:
+        """Detector losses on the key frames plus the tracking loss."""
+        key_imgs, key_samples, ref_samples = self.split_key_ref(inputs, data_samples)
+        losses = self.detector.loss(key_imgs, key_samples)
+        positive_infos = self.detector.bbox_head.get_positive_infos()
+        losses.update(self.track_loss(key_samples, ref_samples, positive_infos))
+        return losses
+
+    def track_loss(self, key_samples, ref_samples, positive_infos) -> dict:
+        raise NotImplementedError
+
+    def frame_instances(self, instances, img_meta: dict, rescale: bool):
+        """Add what the tracker needs to a frame's detections (and drop internal fields)."""
+        raise NotImplementedError
+
+    def predict(self, inputs: Tensor, data_samples: TrackSampleList, rescale: bool = True,
+                **kwargs) -> TrackSampleList:
+        """Predict a video (batch 1) frame by frame."""
+        if inputs.dim() != 5 or len(data_samples) != 1:
+            raise ValueError('inference expects one video per batch: (1, T, C, H, W)')
+        track_sample = data_samples[0]
+        for t in range(len(track_sample)):
+            frame = track_sample[t]
+            det = self.detector.predict(inputs[:, t].contiguous(), [frame],
+                                        rescale=rescale)[0]
+            frame.pred_instances = self.frame_instances(det.pred_instances, frame.metainfo,
+                                                        rescale)
+            frame.pred_track_instances = self.tracker.track(model=self, data_sample=frame)
+        return [track_sample]
+
+
+def _box_centers(boxes: Tensor) -> Tensor:
+    return (boxes[:, :2] + boxes[:, 2:]) / 2
+
+
+@MODELS.register_module()
+class SGNet(OneStageVIS):
+    """SG-Net (Liu et al., CVPR 2021): FCOS + SAM/BMM granularity blender masks + centerness
+    movement tracking with :class:`CenternessTracker`.
+
+    Args:
+        detector (dict): A ``SingleStageInstanceSegmentor`` with ``SGNetHead`` and
+            ``SGNetMaskHead``.
+        tracker (dict): ``CenternessTracker`` config.
+        loss_track (dict): Movement loss (paper Eq. 4: L1). Default ``L1Loss``.
+        normalize_by_frame_gap (bool): Divide the target movement by the frame gap between
+            key and reference frame, i.e. learn the per-frame movement. Default True.
+    """
+
+    def __init__(self,
+                 detector: dict,
+                 tracker: dict,
+                 loss_track: dict = dict(type='L1Loss', loss_weight=1.0),
+                 normalize_by_frame_gap: bool = True,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(detector, tracker, data_preprocessor, init_cfg)
+        if not self.detector.bbox_head.with_track:
+            raise ValueError('SGNet needs bbox_head.with_track=True (the movement branch)')
+        self.loss_track = MODELS.build(loss_track)
+        self.normalize_by_frame_gap = normalize_by_frame_gap
+
+    def movement_targets(self, info, key_sample: DetDataSample,
+                         ref_sample: DetDataSample) -> Tuple[Tensor, Tensor]:
+        """Target movement (stride units) of each key-frame positive whose GT instance is
+        also in the reference frame, and the mask of such positives.
+
+        target_k = (centre_key(k) - centre_ref(k)) / gap / stride, gap = frame_id difference.
+        """
+        key_gt, ref_gt = key_sample.gt_instances, ref_sample.gt_instances
+        valid = info.bboxes.new_zeros(len(info), dtype=torch.bool)
+        targets = info.bboxes.new_zeros((len(info), 2))
+        gap = int(key_sample.frame_id) - int(ref_sample.frame_id)
+        if len(info) == 0 or len(ref_gt) == 0 or gap == 0:
+            return targets, valid
+        key_ids = key_gt.instances_ids.to(info.gt_inds.device)[info.gt_inds]
+        ref_ids = ref_gt.instances_ids.to(key_ids.device)
+        same = key_ids[:, None] == ref_ids[None, :]  # (P, R)
+        valid = same.any(dim=1)
+        ref_idx = same.float().argmax(dim=1)
+        key_c = _box_centers(key_gt.bboxes.to(targets)[info.gt_inds])
+        ref_c = _box_centers(ref_gt.bboxes.to(targets)[ref_idx])
+        scale = gap if self.normalize_by_frame_gap else 1
+        targets = (key_c - ref_c) / scale / info.priors[:, 2:4]
+        return targets, valid
+
+    def track_loss(self, key_samples, ref_samples, positive_infos) -> dict:
+        """Paper Eq. 4: L1 between predicted and target movement, averaged over the
+        key-frame positives whose instance is also in the reference frame."""
+        preds, targets = [], []
+        for info, key, ref in zip(positive_infos, key_samples, ref_samples):
+            target, valid = self.movement_targets(info, key, ref)
+            preds.append(info.params[valid, -2:])
+            targets.append(target[valid])
+        pred, target = torch.cat(preds), torch.cat(targets)
+        if len(pred) == 0:  # keeps the graph connected for distributed training
+            return dict(loss_track=sum(info.params.sum() for info in positive_infos) * 0)
+        return dict(loss_track=self.loss_track(pred, target))
+
+    def frame_instances(self, instances, img_meta: dict, rescale: bool):
+        scale = instances.bboxes.new_tensor(img_meta['scale_factor']) if rescale else 1.0
+        priors = instances.priors
+        instances.points = priors[:, :2] / scale
+        instances.movements = instances.params[:, -2:] * priors[:, 2:4] / scale
+        instances.pop('params')
+        instances.pop('priors')
+        return instances

@@ -1,0 +1,214 @@
+"""SG-Net: GIoU loss, division and cell mapping, tracker, movement targets, every config."""
+import glob
+import math
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
+from mmengine.structures import InstanceData
+
+import mmsgnet  # noqa: F401
+from mmdet.registry import DATASETS, MODELS
+from mmdet.structures import DetDataSample
+from mmsgnet.datasets.synthetic import generate_youtube_vis
+from mmsgnet.models.layers import GranularityBlender, division_grid
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SGNET_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'sgnet*', '**', '*.py'),
+                                 recursive=True))
+
+
+# ------------------------------------------------------------------ GIoU loss
+def test_log_giou_loss_value_and_gradient_on_hand_computed_boxes():
+    loss = MODELS.build(dict(type='LogGIoULoss', reduction='none'))
+    pred = torch.tensor([[0., 0., 2., 2.], [0., 0., 1., 1.]], requires_grad=True)
+    target = torch.tensor([[1., 1., 3., 3.], [0., 0., 1., 1.]])
+    # box 1: inter 1, union 7, IoU 1/7, enclosing 3x3=9 -> GIoU = 1/7 - 2/9
+    giou = 1 / 7 - (9 - 7) / 9
+    values = loss(pred, target)
+    torch.testing.assert_close(values, torch.tensor([-math.log((1 + giou) / 2), 0.0]))
+    values[0].backward()
+    # d/dx2 of -ln((1+GIoU)/2) for pred (0,0,x2,2), target (1,1,3,3), at x2 = 2:
+    # inter = x2 - 1, union U = x2 + 5, enclosing C = 9 (x2 < 3); GIoU = inter/U - 1 + U/C
+    # -> dGIoU/dx2 = 6/U^2 + 1/C = 6/49 + 1/9
+    expected = -(6 / 49 + 1 / 9) / (1 + giou)
+    assert pred.grad[0, 2].item() == pytest.approx(expected, rel=1e-4)
+    assert pred.grad[1].abs().sum() == 0
+
+
+def test_log_giou_loss_is_larger_than_one_minus_giou_for_poor_overlap():
+    loss = MODELS.build(dict(type='LogGIoULoss', reduction='none'))
+    pred, target = torch.tensor([[0., 0., 1., 1.]]), torch.tensor([[5., 5., 6., 6.]])
+    giou_loss = MODELS.build(dict(type='GIoULoss', reduction='none'))
+    assert loss(pred, target).item() > giou_loss(pred, target).item()
+
+
+# ------------------------------------------------------ division and mapping
+def test_dynamic_division_on_hand_computed_boxes():
+    boxes = torch.tensor([[0., 0., 120., 40.], [10., 10., 410., 60.], [0., 0., 0., 0.],
+                          [0., 0., 50., 50.1]])
+    rows, cols = division_grid(boxes, 6, 50)
+    assert cols.tolist() == [3, 6, 1, 1]  # ceil(120/50)=3, min(6, 8)=6, 0 -> 1, 1
+    assert rows.tolist() == [1, 1, 1, 2]  # ceil(40/50)=1, 1, 1, ceil(50.1/50)=2
+
+
+def test_sgnet_blender_reads_the_channel_group_of_the_relative_position():
+    """A 120x40 box (G=6, S=50) has 1x3 sub-regions; they read canonical cells
+    (3, 1), (3, 3), (3, 5) = channels 19, 21, 23 (d=1)."""
+    blender = GranularityBlender(max_division=6, division_size=50, shared_basis=False,
+                                 base_stride=2)
+    base = torch.arange(36.).view(36, 1, 1).expand(36, 20, 60) / 100  # channel j -> j/100
+    coeffs = torch.ones(1, 36, 1)
+    probs = blender(base, torch.tensor([[0., 0., 120., 40.]]), coeffs)[0]
+    logits = torch.logit(probs[:, :60])
+    read = (logits[0] * 100).round().long()  # stride 2: 60 columns, 20 per sub-region
+    assert read[:20].unique().tolist() == [19]
+    assert read[20:40].unique().tolist() == [21]
+    assert read[40:60].unique().tolist() == [23]
+
+
+# ------------------------------------------------------------------ tracker
+def _frame(frame_id, boxes, scores=None, movements=None, labels=None, points=None):
+    boxes = torch.tensor(boxes, dtype=torch.float)
+    n = len(boxes)
+    inst = InstanceData(
+        bboxes=boxes.reshape(-1, 4),
+        scores=torch.tensor(scores if scores is not None else [0.9] * n, dtype=torch.float),
+        labels=torch.tensor(labels if labels is not None else [0] * n, dtype=torch.long),
+        points=(torch.tensor(points, dtype=torch.float) if points is not None else
+                (boxes.reshape(-1, 4)[:, :2] + boxes.reshape(-1, 4)[:, 2:]) / 2),
+        movements=torch.tensor(movements if movements is not None else [[0., 0.]] * n,
+                               dtype=torch.float).reshape(-1, 2))
+    sample = DetDataSample(metainfo=dict(frame_id=frame_id))
+    sample.pred_instances = inst
+    return sample
+
+
+def _ids(tracker, sample):
+    return tracker.track(data_sample=sample).instances_id.tolist()
+
+
+def test_tracker_follows_crossing_objects_with_their_movements():
+    tracker = MODELS.build(dict(type='CenternessTracker', num_frames_retain=3))
+    # A moves right, B moves left, 30 px per frame; they pass each other between frames 1-2
+    def boxes(t):
+        a, b = 20 + 30 * t, 110 - 30 * t
+        return [[a - 15, 10, a + 15, 40], [b - 15, 12, b + 15, 42]]
+    ids = [_ids(tracker, _frame(t, boxes(t), movements=[[30., 0.], [-30., 0.]]))
+           for t in range(5)]
+    assert ids[0] == [0, 1]
+    assert all(i == [0, 1] for i in ids)
+    # without the movement the same greedy matching swaps ids near the crossing
+    naive = MODELS.build(dict(type='CenternessTracker', use_movement=False))
+    swapped = [_ids(naive, _frame(t, boxes(t))) for t in range(5)]
+    assert any(i != [0, 1] for i in swapped)
+
+
+def test_tracker_retention_window():
+    tracker = MODELS.build(dict(type='CenternessTracker', num_frames_retain=2))
+    box = [[40, 40, 80, 80]]
+    assert _ids(tracker, _frame(0, box)) == [0]
+    assert _ids(tracker, _frame(1, [])) == []
+    assert _ids(tracker, _frame(2, [])) == []
+    assert _ids(tracker, _frame(3, box)) == [0]  # back within 2 missed frames
+    for t in (4, 5, 6):
+        assert _ids(tracker, _frame(t, [])) == []
+    assert _ids(tracker, _frame(7, box)) == [1]  # 3 missed frames: a new id
+
+
+def test_tracker_extrapolates_a_missed_track_with_its_last_movement():
+    tracker = MODELS.build(dict(type='CenternessTracker', num_frames_retain=5))
+    assert _ids(tracker, _frame(0, [[0, 0, 20, 20]], movements=[[15., 0.]])) == [0]
+    assert _ids(tracker, _frame(1, [])) == []
+    # at frame 2 the object is 30 px further; the track extrapolated to frame 1 is 15 px
+    # right of its last position, and the detection says it came from 15 px left: a match
+    assert _ids(tracker, _frame(2, [[30, 0, 50, 20]], movements=[[15., 0.]])) == [0]
+
+
+def test_tracker_more_detections_than_tracks_and_label_matching():
+    tracker = MODELS.build(dict(type='CenternessTracker', match_label=True))
+    assert _ids(tracker, _frame(0, [[0, 0, 20, 20]], labels=[1])) == [0]
+    ids = _ids(tracker, _frame(1, [[1, 0, 21, 20], [2, 0, 22, 20], [100, 100, 120, 120]],
+                                scores=[0.5, 0.9, 0.8], labels=[1, 1, 1]))
+    assert ids == [1, 0, 2]  # the highest-scoring nearby detection takes the track
+    ids = _ids(tracker, _frame(2, [[2, 0, 22, 20]], labels=[0]))
+    assert ids == [3]  # same place, other label: a new id
+
+
+def test_tracker_resets_on_a_new_video():
+    tracker = MODELS.build(dict(type='CenternessTracker'))
+    _ids(tracker, _frame(0, [[0, 0, 20, 20]]))
+    _ids(tracker, _frame(1, [[0, 0, 20, 20], [50, 50, 70, 70]]))
+    assert _ids(tracker, _frame(0, [[0, 0, 20, 20]])) == [0]
+
+
+# ---------------------------------------------------------- movement targets
+def test_movement_targets_on_a_scripted_pair_of_frames():
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'sgnet', 'sgnet_r18_fpn_generated-ytvis.py'))
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg.model)
+    key = DetDataSample(metainfo=dict(frame_id=5))
+    key.gt_instances = InstanceData(bboxes=torch.tensor([[10., 10., 30., 30.], [50., 50., 90., 70.]]),
+                                    labels=torch.tensor([0, 1]), instances_ids=torch.tensor([7, 9]))
+    ref = DetDataSample(metainfo=dict(frame_id=3))
+    ref.gt_instances = InstanceData(bboxes=torch.tensor([[0., 0., 20., 20.]]),
+                                    labels=torch.tensor([0]), instances_ids=torch.tensor([7]))
+    info = InstanceData(bboxes=torch.zeros(3, 4), gt_inds=torch.tensor([0, 1, 0]),
+                        priors=torch.tensor([[20., 20., 8., 8.], [70., 60., 16., 16.],
+                                             [16., 16., 8., 8.]]))
+    targets, valid = model.movement_targets(info, key, ref)
+    assert valid.tolist() == [True, False, True]  # instance 9 is not in the reference frame
+    # centre (20, 20) - (10, 10) over a 2-frame gap = 5 px/frame = 0.625 stride units
+    torch.testing.assert_close(targets[valid], torch.tensor([[0.625, 0.625], [0.625, 0.625]]))
+
+
+# ------------------------------------------------------------------- configs
+def test_all_paper_configs_exist():
+    names = {osp.basename(p) for p in SGNET_CONFIGS}
+    for year in ('2019', '2021'):
+        for depth in ('50', '101'):
+            assert f'sgnet_r{depth}_fpn_1xb8-12e_youtubevis{year}.py' in names
+    assert sum('_t2' in n for n in names) == 5
+    assert sum('_t3-' in n for n in names) == 4
+    assert sum('_t4-' in n for n in names) == 3
+    assert sum('_t5-' in n for n in names) == 3
+
+
+@pytest.fixture(scope='module')
+def short_video(tmp_path_factory):
+    root = tmp_path_factory.mktemp('ytvis')
+    generate_youtube_vis(str(root / 'val'), num_videos=1, num_frames=2, image_size=(160, 120),
+                         seed=3)
+    return root
+
+
+@pytest.mark.parametrize('config', SGNET_CONFIGS, ids=osp.basename)
+def test_config_builds_and_predicts_a_short_video(config, short_video):
+    cfg = Config.fromfile(config)
+    init_default_scope('mmdet')
+    cfg.model.detector.backbone.init_cfg = None
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    model.eval()
+    model.detector.bbox_head.test_cfg['score_thr'] = 0.0
+    dataset_cfg = cfg.test_dataloader.dataset
+    dataset_cfg.update(type='YouTubeVISDataset', data_root=str(short_video) + '/',
+                       ann_file='val/annotations/instances_cocovid.json',
+                       data_prefix=dict(img_path='val/JPEGImages/'),
+                       metainfo=dict(classes=('person', 'giant_panda', 'lizard')))
+    for transform in dataset_cfg.pipeline[0].transforms:  # keep the CPU test fast
+        if transform.type == 'Resize':
+            transform.scale = (320, 180)
+    dataset = DATASETS.build(dataset_cfg)
+    with torch.no_grad():
+        video = model.test_step(pseudo_collate([dataset[0]]))[0]
+    assert len(video) == 2
+    for frame in video:
+        pred = frame.pred_track_instances
+        assert len(pred) > 0
+        assert pred.masks.dtype == torch.bool and pred.masks.shape[1:] == (120, 160)
+        assert pred.instances_id.dtype == torch.long
+        assert len(pred) <= cfg.model.detector.test_cfg.max_per_img

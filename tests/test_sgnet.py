@@ -190,9 +190,7 @@ def test_config_builds_and_predicts_a_short_video(config, short_video):
     cfg = Config.fromfile(config)
     init_default_scope('mmdet')
     cfg.model.detector.backbone.init_cfg = None
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    model.eval()
+    model = MODELS.build(cfg.model).eval()  # PyTorch's default random init
     model.detector.bbox_head.test_cfg['score_thr'] = 0.0
     dataset_cfg = cfg.test_dataloader.dataset
     dataset_cfg.update(type='YouTubeVISDataset', data_root=str(short_video) + '/',

@@ -1,7 +1,14 @@
 """Inference speed of one or two configs, measured in the same run (mmdet's protocol).
 
     python tools/analysis_tools/benchmark.py CONFIG [--compare CONFIG2] [--device cpu|cuda]
-        [--checkpoint CKPT] [--num-images 20] [--num-warmup 5] [--image IMG] [--json OUT]
+        [--checkpoint CKPT] [--num-images 20] [--num-warmup 5] [--image IMG]
+        [--num-dets 1 10 50 100] [--size W H] [--json OUT]
+
+Image configs are timed per image; video (VIS) configs per frame: a generated video of
+``--num-frames`` frames is predicted ``--num-images`` times after ``--num-warmup`` warm-up
+videos, and the time per frame is the video time / frames. ``--num-dets`` pins the number of
+detections per image / frame (score threshold 0, no suppression, ``max_per_img`` = N) to
+measure how time grows with instances; one row per N.
 
 Protocol (as mmdet's ``benchmark.py --task inference``): batch 1; the first ``--num-warmup``
 iterations are excluded; each timed iteration is one ``model.test_step`` (data preprocessing,
@@ -38,6 +45,11 @@ def parse_args(argv=None):
     parser.add_argument('--num-warmup', type=int, default=5, help='excluded iterations')
     parser.add_argument('--image', help='input image (default: a generated 640x480 image)')
     parser.add_argument('--threads', type=int, help='torch CPU threads (default: torch\'s)')
+    parser.add_argument('--num-dets', type=int, nargs='+',
+                        help='pin the detections per image/frame to each of these numbers')
+    parser.add_argument('--num-frames', type=int, default=8, help='frames of the video')
+    parser.add_argument('--size', type=int, nargs=2, default=(640, 480), metavar=('W', 'H'),
+                        help='size of the generated input image / video frames')
     parser.add_argument('--json', help='also write the figures to this JSON file')
     args = parser.parse_args(argv)
     if args.num_images < 1 or args.num_warmup < 0:
@@ -47,8 +59,58 @@ def parse_args(argv=None):
     return args
 
 
-def build_model(config, checkpoint, device):
-    """Model (eval mode) and its test pipeline (annotation loading removed)."""
+def resolve_config(config):
+    """``mmdet::path`` -> the config file shipped in mmdet's wheel."""
+    if config.startswith('mmdet::'):
+        import mmdet
+        path = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', config[len('mmdet::'):])
+    else:
+        path = config
+    if not osp.isfile(path):
+        raise SystemExit(f'error: config not found: {config}')
+    return path
+
+
+def strip_pretrained(node):
+    """Drop every ``init_cfg`` that loads weights (random init, nothing downloaded)."""
+    if isinstance(node, dict):
+        init = node.get('init_cfg')
+        if isinstance(init, dict) and init.get('type') == 'Pretrained':
+            node['init_cfg'] = None
+        for value in node.values():
+            strip_pretrained(value)
+    elif isinstance(node, list):
+        for value in node:
+            strip_pretrained(value)
+
+
+def pin_detections(node, num, key=None):
+    """Make every (non-RPN) test config keep exactly ``num`` detections: score threshold 0,
+    no suppression, ``max_per_img = num``."""
+    if isinstance(node, dict):
+        if key in ('rpn', 'rpn_proposal'):
+            return
+        if 'max_per_img' in node:
+            node['max_per_img'] = num
+            if 'score_thr' in node:
+                node['score_thr'] = 0.0
+            if isinstance(node.get('nms'), dict):
+                node['nms']['iou_threshold'] = 1.0
+            if isinstance(node.get('fast_nms'), dict):
+                node['fast_nms']['iou_thr'] = 1.0
+                node['fast_nms']['top_k'] = max(node['fast_nms'].get('top_k', 0), num)
+            if 'nms_pre' in node:
+                node['nms_pre'] = max(node['nms_pre'], num)
+        for k, value in node.items():
+            pin_detections(value, num, k)
+    elif isinstance(node, list):
+        for value in node:
+            pin_detections(value, num, key)
+
+
+def build_model(config, checkpoint, device, num_dets=None):
+    """Model (eval mode), its test pipeline (annotation loading removed) and whether it is
+    a video model."""
     from mmengine.config import Config
     from mmengine.dataset import Compose
     from mmengine.registry import init_default_scope
@@ -56,33 +118,53 @@ def build_model(config, checkpoint, device):
 
     import mmsgnet  # noqa: F401
     from mmdet.registry import MODELS
-    cfg = Config.fromfile(config)
+    cfg = Config.fromfile(resolve_config(config))
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     if checkpoint is None:
-        cfg.model.backbone.init_cfg = None  # random weights, nothing downloaded
+        strip_pretrained(cfg.model)
+    if num_dets is not None:
+        pin_detections(cfg.model, num_dets)
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
         load_checkpoint(model, checkpoint, map_location='cpu')
     else:
         model.init_weights()
-    pipeline = [t for t in cfg.test_dataloader.dataset.pipeline
-                if t['type'] not in ('LoadAnnotations', 'LoadTrackAnnotations')]
-    return model.to(device).eval(), Compose(pipeline)
+    is_video = 'tracker' in cfg.model
+    pipeline = []
+    for t in cfg.test_dataloader.dataset.pipeline:
+        if t['type'] == 'TransformBroadcaster':
+            t['transforms'] = [x for x in t['transforms'] if x['type'] != 'LoadTrackAnnotations']
+        if t['type'] not in ('LoadAnnotations', 'LoadTrackAnnotations'):
+            pipeline.append(t)
+    return model.to(device).eval(), Compose(pipeline), is_video
 
 
-def default_image(path):
-    from mmsgnet.datasets.synthetic_render import random_texture
+def default_frames(folder, size, num_frames):
+    """A generated video (textured moving shapes) as JPEG frames; returns their paths."""
     import cv2
-    rng = np.random.default_rng(0)
-    img = random_texture(rng, 480, 640)
-    cv2.imwrite(path, np.ascontiguousarray(img))
-    return path
+
+    from mmsgnet.datasets.synthetic import generate_youtube_vis
+    generate_youtube_vis(folder, num_videos=1, num_frames=num_frames, image_size=tuple(size),
+                         seed=0, max_objects=4)
+    frame_dir = osp.join(folder, 'JPEGImages', 'video_0000')
+    frames = [osp.join(frame_dir, f'{i:05d}.jpg') for i in range(num_frames)]
+    assert all(cv2.imread(f) is not None for f in frames)
+    return frames
 
 
-def time_model(model, pipeline, image, device, num_images, num_warmup):
-    """Per-iteration seconds of ``test_step`` on one image, warm-up excluded."""
+def make_inputs(pipeline, is_video, frames):
+    """One batch: the first frame as an image, or the whole video."""
     from mmengine.dataset import pseudo_collate
-    data = pseudo_collate([pipeline(dict(img_path=image, img_id=0))])
+    if not is_video:
+        return pseudo_collate([pipeline(dict(img_path=frames[0], img_id=0))])
+    n = len(frames)
+    return pseudo_collate([pipeline(dict(
+        img_path=frames, img_id=list(range(n)), frame_id=list(range(n)),
+        video_id=[0] * n, video_length=[n] * n, ori_video_length=[n] * n))])
+
+
+def time_model(model, data, frames_per_item, device, num_images, num_warmup):
+    """Per image / frame seconds of ``test_step``, warm-up excluded."""
     cuda = str(device).startswith('cuda')
     if cuda:
         torch.cuda.reset_peak_memory_stats()
@@ -96,8 +178,9 @@ def time_model(model, pipeline, image, device, num_images, num_warmup):
             if cuda:
                 torch.cuda.synchronize()
             if i >= num_warmup:
-                times.append(time.perf_counter() - start)
-                num_dets.append(len(result[0].pred_instances))
+                times.append((time.perf_counter() - start) / frames_per_item)
+                frames = result[0] if hasattr(result[0], 'video_data_samples') else result
+                num_dets += [len(f.pred_instances) for f in frames]
     peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else _peak_rss_mib()
     return dict(median_ms=1000 * statistics.median(times), mean_ms=1000 * statistics.mean(times),
                 fps=len(times) / sum(times), peak_memory_mib=peak,
@@ -113,31 +196,42 @@ def main(argv=None):
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.image and not osp.isfile(args.image):
+        raise SystemExit(f'error: image not found: {args.image}')
     with tempfile.TemporaryDirectory() as tmp:
-        image = args.image or default_image(osp.join(tmp, 'bench.jpg'))
-        if not osp.isfile(image):
-            raise SystemExit(f'error: image not found: {image}')
+        frames = default_frames(tmp, args.size, args.num_frames)
+        if args.image:
+            frames = [args.image] * args.num_frames
         runs = [(args.config, args.checkpoint)]
         if args.compare:
             runs.append((args.compare, args.compare_checkpoint))
         report = dict(device=str(args.device), threads=torch.get_num_threads(), results=[])
-        for config, ckpt in runs:
-            model, pipeline = build_model(config, ckpt, args.device)
-            figures = time_model(model, pipeline, image, args.device, args.num_images,
-                                 args.num_warmup)
-            figures['config'] = config
-            report['results'].append(figures)
-            del model
+        for num_dets in (args.num_dets or [None]):
+            for config, ckpt in runs:
+                model, pipeline, is_video = build_model(config, ckpt, args.device, num_dets)
+                data = make_inputs(pipeline, is_video, frames)
+                figures = time_model(model, data, len(frames) if is_video else 1, args.device,
+                                     args.num_images, args.num_warmup)
+                figures.update(config=config, pinned_detections=num_dets,
+                               unit='frame' if is_video else 'image')
+                report['results'].append(figures)
+                del model
     print(f"device {report['device']}, {report['threads']} threads, batch 1, "
           f'{args.num_warmup} warm-up iterations excluded')
-    print(f"{'config':<60} {'median ms':>10} {'mean ms':>9} {'FPS':>7} {'dets':>6} {'peak MiB':>9}")
+    print(f"{'config':<58} {'unit':>5} {'median ms':>10} {'mean ms':>9} {'FPS':>7} "
+          f"{'dets':>6} {'peak MiB':>9}")
     for r in report['results']:
-        print(f"{osp.basename(r['config']):<60} {r['median_ms']:>10.1f} {r['mean_ms']:>9.1f} "
-              f"{r['fps']:>7.2f} {r['mean_detections']:>6.1f} {r['peak_memory_mib']:>9.0f}")
-    if len(report['results']) == 2:
-        a, b = report['results']
-        report['ratio_median'] = a['median_ms'] / b['median_ms']
-        print(f"ratio (first / second, median time): {report['ratio_median']:.3f}")
+        print(f"{osp.basename(r['config']):<58} {r['unit']:>5} {r['median_ms']:>10.1f} "
+              f"{r['mean_ms']:>9.1f} {r['fps']:>7.2f} {r['mean_detections']:>6.1f} "
+              f"{r['peak_memory_mib']:>9.0f}")
+    if args.compare:
+        report['ratios'] = []
+        for a, b in zip(report['results'][::2], report['results'][1::2]):
+            ratio = a['median_ms'] / b['median_ms']
+            report['ratios'].append(dict(pinned_detections=a['pinned_detections'], ratio=ratio))
+            pinned = '' if a['pinned_detections'] is None else \
+                f" at {a['pinned_detections']} detections"
+            print(f'ratio (first / second, median time){pinned}: {ratio:.3f}')
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(report, f, indent=2)

@@ -39,6 +39,7 @@ def parse_args():
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--repeats', type=int, default=20)
     parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
+    parser.add_argument('--threads', type=int, default=None, help='CPU threads for torch')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--json', metavar='OUT', help='write the figures to this JSON file')
     return parser.parse_args()
@@ -47,11 +48,11 @@ def parse_args():
 def naive_blend(blender, base, boxes, coeffs):
     """All N x G*G full-map sigmoids, then keep each in-box pixel's cell (dense crop)."""
     channels, height, width = base.shape
-    grid = blender.max_division
+    grid = blender.max_division  # G or (rows, cols)
     if blender.shared_basis:  # (N, G*G, H, W) = coeffs (N, G*G, C) x base (C, H, W)
         maps = torch.einsum('nkc,chw->nkhw', coeffs, base)
     else:  # cell j reads channel group j
-        groups = base.view(grid * grid, coeffs.shape[2], height, width)
+        groups = base.view(blender.num_cells, coeffs.shape[2], height, width)
         maps = torch.einsum('nkd,kdhw->nkhw', coeffs, groups)
     maps = maps.sigmoid()
     rows, cols = division_grid(boxes, grid, blender.division_size)
@@ -96,6 +97,8 @@ def main():
     if args.device == 'cuda' and not torch.cuda.is_available():
         raise SystemExit('--device cuda asked for, but torch sees no CUDA device; '
                          'use --device cpu')
+    if args.threads:
+        torch.set_num_threads(args.threads)
     sgnet = args.mode == 'sgnet'
     grid = args.max_division or (6 if sgnet else 2)
     blender = GranularityBlender(max_division=grid,

@@ -97,7 +97,7 @@ def test_rescoring_head_trains_through_train_step():
     cfg.model.mask_head.rescoring = dict(num_classes=3, min_gt_area=1)
     model = build_random_model(cfg, init_weights=True).train()
     from mmdet.testing import demo_mm_inputs
-    data = demo_mm_inputs(2, [[3, 128, 160]], num_classes=3, with_mask=True)
+    data = demo_mm_inputs(2, [[3, 128, 160], [3, 96, 128]], num_classes=3, with_mask=True)
     optim = torch.optim.SGD(model.parameters(), lr=0.0)
     from mmengine.optim import OptimWrapper
     losses = model.train_step(data, OptimWrapper(optim))
@@ -114,10 +114,13 @@ def _authors_state_dict(model, stacked_convs, rescoring=False, dcn_blocks=()):
         for p in ('weight', 'bias'):
             sd[f'backbone.{name}.conv2_offset.{p}'] = sd.pop(f'backbone.{name}.conv2.conv_offset.{p}')
     head = {}
-    for i in range(stacked_convs - 1):
-        head[f'cls_convs.{i}.conv.weight'] = own[f'bbox_head.cls_convs.{i}.conv.weight']
-    for i in range(stacked_convs):
-        head[f'reg_convs.{i}.conv.weight'] = own[f'bbox_head.reg_convs.{i}.conv.weight']
+    for p in ('weight', 'bias'):  # towers: conv bias only without GN (bias=norm_cfg is None)
+        for i in range(stacked_convs - 1):
+            if f'bbox_head.cls_convs.{i}.conv.{p}' in own:
+                head[f'cls_convs.{i}.conv.{p}'] = own[f'bbox_head.cls_convs.{i}.conv.{p}']
+        for i in range(stacked_convs):
+            if f'bbox_head.reg_convs.{i}.conv.{p}' in own:
+                head[f'reg_convs.{i}.conv.{p}'] = own[f'bbox_head.reg_convs.{i}.conv.{p}']
     for authors, ours in (('fcos_cls', 'conv_cls'), ('fcos_reg', 'conv_reg'),
                           ('fcos_centerness', 'conv_centerness'), ('sip_cof', 'conv_coeff')):
         for p in ('weight', 'bias'):

@@ -27,7 +27,7 @@ model = dict(
         test_cfg=dict(nms_pre=200, score_thr=0.2, max_per_img=10)),
     tracker=dict(num_frames_retain=5))
 train_pipeline = [
-    dict(type='UniformRefFrameSample', num_ref_imgs=1, frame_range=[-1, 0],
+    dict(type='UniformRefFrameSample', num_ref_imgs=1, frame_range=1,
          filter_key_img=True),
     dict(
         type='TransformBroadcaster',
@@ -50,8 +50,11 @@ test_pipeline = [
         ]),
     dict(type='PackTrackInputs')
 ]
+# videos drawn at random, a random key frame each (InfiniteSampler: mmengine pauses 2 s at
+# every restart of a finite sampler)
 train_dataloader = dict(
     batch_size=4, num_workers=0, persistent_workers=False,
+    sampler=dict(_delete_=True, type='InfiniteSampler', shuffle=True), batch_sampler=None,
     dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(num_workers=0, persistent_workers=False,
                       dataset=dict(pipeline=test_pipeline))

@@ -40,8 +40,10 @@ test_pipeline = [
     dict(type='PackDetInputs',
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
 ]
+# InfiniteSampler: mmengine pauses 2 s at every restart of a finite sampler
 train_dataloader = dict(
     batch_size=4, num_workers=0, persistent_workers=False, batch_sampler=None,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(filter_cfg=dict(filter_empty_gt=True, min_size=8), pipeline=train_pipeline))
 val_dataloader = dict(num_workers=0, persistent_workers=False,
                       dataset=dict(pipeline=test_pipeline))

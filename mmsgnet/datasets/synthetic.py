@@ -219,7 +219,8 @@ def _sample_track(rng: np.random.Generator, image_size: Tuple[int, int], num_fra
 
 
 def _render_video(rng: np.random.Generator, image_size: Tuple[int, int], num_frames: int,
-                  num_classes: int, max_objects: int, min_area: int):
+                  num_classes: int, max_objects: int, min_area: int,
+                  objects_leave: bool = True):
     """Frames and per-object visible masks of one video.
 
     Returns:
@@ -235,8 +236,9 @@ def _render_video(rng: np.random.Generator, image_size: Tuple[int, int], num_fra
     classes = [int(rng.integers(num_classes)) for _ in range(num_objects)]
     templates = [_make_object(rng, SHAPES[c]) for c in classes]
     # object 0 always stays in the frame, object 1 always leaves it and comes back
-    tracks = [_sample_track(rng, image_size, num_frames, leaves_frame=(k == 1 or (
-        k > 1 and bool(rng.integers(2))))) for k in range(num_objects)]
+    # (unless objects_leave is False: then every object stays in view)
+    tracks = [_sample_track(rng, image_size, num_frames, leaves_frame=objects_leave and (
+        k == 1 or (k > 1 and bool(rng.integers(2))))) for k in range(num_objects)]
     depth_order = rng.permutation(num_objects)
     frames, masks = [], [[] for _ in range(num_objects)]
     for t in range(num_frames):
@@ -276,6 +278,7 @@ def generate_youtube_vis(out_dir: str,
                          seed: int = 0,
                          num_classes: int = 3,
                          max_objects: int = 4,
+                         objects_leave: bool = True,
                          dataset_version: str = '2019',
                          min_area: Optional[int] = None,
                          jpeg_quality: int = 90,
@@ -298,6 +301,8 @@ def generate_youtube_vis(out_dir: str,
         seed (int): Non-negative seed; video ``i`` depends only on ``(seed, i)``.
         num_classes (int): Categories used, 1..``len(SHAPES)``.
         max_objects (int): Most objects per video (at least 2 are drawn).
+        objects_leave (bool): Let objects leave the frame and come back (default). False:
+            every object stays in view (e.g. a held-out video for an id-consistency test).
         dataset_version (str): '2019' or '2021' category list.
         min_area (int, optional): An object whose visible area in a frame is smaller is
             absent from that frame. Defaults to ``max(16, 0.1% of the image area)``.
@@ -318,7 +323,7 @@ def generate_youtube_vis(out_dir: str,
     for index in tqdm(range(num_videos), desc='videos', disable=not progress):
         rng = np.random.default_rng([seed, index])
         frames, classes, masks = _render_video(rng, image_size, num_frames, num_classes,
-                                               max_objects, min_area)
+                                               max_objects, min_area, objects_leave)
         video_name = f'video_{index:04d}'
         file_names = [f'{video_name}/{t:05d}.jpg' for t in range(num_frames)]
         for file_name, frame in zip(file_names, frames):

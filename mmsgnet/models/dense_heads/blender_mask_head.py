@@ -23,11 +23,11 @@ MASK_WEIGHTINGS = ('none', 'cls', 'loc', 'cls+loc')
 class BlenderMaskHead(BaseMaskHead):
     """Base class. Subclasses set ``blender``, ``num_coeff_channels`` (the first channels of
     the bbox head's ``params`` that are blending coefficients), ``mask_weighting``,
-    ``max_masks_to_train``, ``min_box_area``, ``loss_mask_weight``, ``rescoring`` (or None),
+    ``max_masks_to_train``, ``min_box_area``, ``loss_mask_weight``, ``rescoring`` (a
+    module or None; an instance attribute, since nn.Module registers sub-modules there),
     ``test_cfg``, and implement ``forward(x, positive_infos) -> (bases, )`` with bases
     (B, C, H, W) at ``blender.base_stride``."""
 
-    rescoring = None
     #: keep each detection's ``params`` and ``priors`` in the predictions (set by VIS models)
     return_params = False
 

@@ -80,6 +80,7 @@ class SGNetMaskHead(BlenderMaskHead):
             max_division=max_division, division_size=division_size, shared_basis=False,
             base_stride=p3_stride // upsample_factor)
         self.num_coeff_channels = num_cells * attention_dim
+        self.rescoring = None
         self._init_convs()
 
     def _init_convs(self) -> None:

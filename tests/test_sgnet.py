@@ -210,3 +210,13 @@ def test_config_builds_and_predicts_a_short_video(config, short_video):
         assert pred.masks.dtype == torch.bool and pred.masks.shape[1:] == (120, 160)
         assert pred.instances_id.dtype == torch.long
         assert len(pred) <= cfg.model.detector.test_cfg.max_per_img
+
+
+def test_tracker_weak_detections_do_not_start_tracks():
+    tracker = MODELS.build(dict(type='CenternessTracker', init_score_thr=0.3))
+    # a strong object and a weak duplicate beside it
+    assert _ids(tracker, _frame(0, [[0, 0, 40, 40], [12, 0, 52, 40]], scores=[0.9, 0.1])) == [0, 1]
+    assert tracker.ids == [0]  # the weak one got an id but is not remembered
+    # next frame the object's detection lands nearer the duplicate's old place: it still
+    # continues the only remembered track
+    assert _ids(tracker, _frame(1, [[10, 0, 50, 40]], scores=[0.9])) == [0]

@@ -24,8 +24,11 @@ model = dict(
             regress_ranges=((-1, 32), (32, 64), (64, 128), (128, 256), (256, 1e8))),
         mask_head=dict(in_channels=64, feat_channels=64, max_division=4, division_size=16,
                        loss_mask_weight=2.0),
-        test_cfg=dict(nms_pre=200, score_thr=0.2, max_per_img=10)),
-    tracker=dict(num_frames_retain=5))
+        # class-agnostic NMS: an undertrained small model may detect one object as two classes
+        test_cfg=dict(nms_pre=200, score_thr=0.2, max_per_img=10,
+                      nms=dict(type='nms', iou_threshold=0.5, class_agnostic=True))),
+    # weak detections (duplicates, clutter) do not start tracks
+    tracker=dict(num_frames_retain=5, init_score_thr=0.2))
 train_pipeline = [
     dict(type='UniformRefFrameSample', num_ref_imgs=1, frame_range=1,
          filter_key_img=True),
@@ -59,7 +62,7 @@ train_dataloader = dict(
 val_dataloader = dict(num_workers=0, persistent_workers=False,
                       dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-max_iters = 900
+max_iters = 1200
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters + 1)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

@@ -7,7 +7,7 @@ detection's estimated previous position ``o_t^i - D_t^i``; otherwise they start 
 A track not matched in a frame keeps moving with its last movement; tracks unseen for
 ``num_frames_retain`` frames are dropped.
 """
-from typing import List
+from typing import List, Tuple
 
 import torch
 from mmengine.structures import InstanceData
@@ -32,6 +32,10 @@ class CenternessTracker(BaseTracker):
         radius_scale (float): The match radius is ``radius_scale * mean(w, h)``. Default 1.
         use_movement (bool): Use the predicted movement (False: match ``o_t`` itself, an
             ablation). Default True.
+        init_score_thr (float): An unmatched detection starts a track only if its score is
+            at least this; weaker ones still get a fresh id in the output but are not
+            remembered, so they cannot take over a real object's track in later frames.
+            Default 0.0 (every unmatched detection starts a track, as in the paper).
 
     Expected fields of ``data_sample.pred_instances``: ``bboxes`` (N, 4), ``scores``,
     ``labels``, ``points`` (N, 2) centerness locations, ``movements`` (N, 2) ``D_t``, all in
@@ -44,6 +48,7 @@ class CenternessTracker(BaseTracker):
                  match_label: bool = False,
                  radius_scale: float = 1.0,
                  use_movement: bool = True,
+                 init_score_thr: float = 0.0,
                  **kwargs) -> None:
         if center_mode not in CENTER_MODES:
             raise ValueError(f'center_mode must be one of {CENTER_MODES}, got {center_mode!r}')
@@ -54,6 +59,7 @@ class CenternessTracker(BaseTracker):
         self.match_label = match_label
         self.radius_scale = radius_scale
         self.use_movement = use_movement
+        self.init_score_thr = init_score_thr
 
     def centers(self, instances: InstanceData) -> Tensor:
         """The tracked position ``o`` of each detection, by ``center_mode``."""
@@ -76,8 +82,9 @@ class CenternessTracker(BaseTracker):
         return ids, torch.stack(positions), torch.stack(labels)
 
     def match(self, centers: Tensor, movements: Tensor, bboxes: Tensor, scores: Tensor,
-              labels: Tensor, frame_id: int) -> Tensor:
-        """Greedy matching; returns the track id of every detection (new ids included)."""
+              labels: Tensor, frame_id: int) -> Tuple[Tensor, Tensor]:
+        """Greedy matching; returns the id of every detection (new ids included) and which
+        detections are to be remembered (matched ones and new tracks)."""
         ids = torch.full((len(centers), ), -1, dtype=torch.long)
         track_ids, track_pos, track_labels = self._track_positions(frame_id)
         if track_ids:
@@ -95,9 +102,10 @@ class CenternessTracker(BaseTracker):
                     ids[i] = track_ids[j]
                     taken[j] = True
         new = ids < 0
+        keep = ~new | (scores.cpu() >= self.init_score_thr)
         ids[new] = torch.arange(self.num_tracks, self.num_tracks + int(new.sum()))
         self.num_tracks += int(new.sum())
-        return ids
+        return ids, keep
 
     def track(self, data_sample: DetDataSample, **kwargs) -> InstanceData:
         """Assign ids to the frame's detections and update the memo.
@@ -112,12 +120,12 @@ class CenternessTracker(BaseTracker):
         centers = self.centers(instances)
         movements = instances.movements if 'movements' in instances else torch.zeros_like(
             centers)
-        ids = self.match(centers, movements, instances.bboxes, instances.scores,
-                         instances.labels, frame_id)
-        if len(ids):
-            self.update(ids=ids, centers=centers.detach().cpu(),
-                        movements=movements.detach().cpu(), labels=instances.labels.cpu(),
-                        frame_ids=frame_id)
+        ids, keep = self.match(centers, movements, instances.bboxes, instances.scores,
+                               instances.labels, frame_id)
+        if keep.any():
+            self.update(ids=ids[keep], centers=centers.detach().cpu()[keep],
+                        movements=movements.detach().cpu()[keep],
+                        labels=instances.labels.cpu()[keep], frame_ids=frame_id)
         else:
             self.pop_invalid_tracks(frame_id)
         result = instances.clone()

@@ -30,9 +30,15 @@ def paste_masks_to_image(probs: Tensor, bboxes: Tensor, img_meta: dict, stride: 
         bboxes = bboxes / scale
     if probs.shape[0] == 0:
         return probs.new_zeros((0, out_h, out_w), dtype=torch.bool), bboxes
-    probs = F.interpolate(probs[None], scale_factor=stride, mode='bilinear',
-                          align_corners=False)[0, :, :img_h, :img_w]
-    if (out_h, out_w) != (img_h, img_w):
-        probs = F.interpolate(probs[None], size=(out_h, out_w), mode='bilinear',
-                              align_corners=False)[0]
+    # One bilinear resampling from the base grid straight to the output grid (instead of
+    # upsampling to the padded input, cropping and resizing again): output pixel centre
+    # -> network-input coordinate -> base-map coordinate, normalised for grid_sample.
+    base_h, base_w = probs.shape[-2:]
+    ys = (torch.arange(out_h, device=probs.device, dtype=probs.dtype) + 0.5) * (img_h / out_h)
+    xs = (torch.arange(out_w, device=probs.device, dtype=probs.dtype) + 0.5) * (img_w / out_w)
+    gy = ys / (stride * base_h) * 2 - 1
+    gx = xs / (stride * base_w) * 2 - 1
+    grid = torch.stack([gx[None, :].expand(out_h, out_w), gy[:, None].expand(out_h, out_w)], -1)
+    probs = F.grid_sample(probs[None], grid[None], mode='bilinear', padding_mode='border',
+                          align_corners=False)[0]
     return probs > threshold, bboxes

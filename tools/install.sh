@@ -25,6 +25,9 @@ PY=python
 PIP=("$PY" -m pip install --disable-pip-version-check)
 TORCH_VERSION="${MMSGNET_TORCH_VERSION:-2.13.0}"
 
+# a current pip (PEP 517 builds; one wheel-cache layout on every machine)
+"${PIP[@]}" --upgrade pip >/dev/null
+
 say "1/5 torch ${TORCH_VERSION}"
 if ! "$PY" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '${TORCH_VERSION}')" 2>/dev/null; then
   "${PIP[@]}" "torch==${TORCH_VERSION}"

@@ -42,10 +42,10 @@ class FeaturedInstanceList(list):
 class InstanceFCOSHead(FCOSHead):
     """Base class: FCOS + per-location instance parameters (see module docstring).
 
-    Subclasses implement ``forward_single(x, scale, stride)`` returning
-    ``(cls_score, bbox_pred, centerness, param_pred, mask_feat)`` where ``mask_feat`` may be
-    ``None``, and set ``self.num_params`` (channels of ``param_pred``) and
-    ``self.mask_feat_levels`` (how many of the first levels' ``mask_feat`` to return).
+    Subclasses set ``self.num_params`` (channels of ``param_pred``), ``self.mask_feat_levels``
+    (how many of the first levels' ``mask_feat`` to return) and ``self.feature_align`` (with
+    ``self.align``, a :class:`FeatureAlign`), and implement ``predict_params(cls_feat,
+    ctr_feat)`` (and optionally ``mask_feat(reg_feat)``).
     """
 
     num_params: int = 0
@@ -58,6 +58,41 @@ class InstanceFCOSHead(FCOSHead):
             self.forward_single, x, self.scales, self.strides)
         return (cls_scores, bbox_preds, centernesses, param_preds,
                 tuple(mask_feats[:self.mask_feat_levels]))
+
+    def forward_single(self, x: Tensor, scale, stride: int) -> tuple:
+        """One level: cls_score (B, C, H, W), bbox_pred (B, 4, H, W) (stride units in
+        training with ``norm_on_bbox``, pixels at inference), centerness (B, 1, H, W),
+        params (B, P, H, W) and the level's mask feature (or None)."""
+        reg_feat = x
+        for conv in self.reg_convs:
+            reg_feat = conv(reg_feat)
+        bbox_pred = scale(self.conv_reg(reg_feat)).float()
+        if self.norm_on_bbox:
+            bbox_pred = bbox_pred.clamp(min=0)  # distances in stride units
+            box_units = bbox_pred
+        else:
+            bbox_pred = bbox_pred.exp()
+            box_units = bbox_pred / stride
+        cls_feat = x
+        for conv in self.cls_convs:
+            cls_feat = conv(cls_feat)
+        ctr_feat = reg_feat if self.centerness_on_reg else cls_feat
+        centerness = self.conv_centerness(ctr_feat)
+        if self.feature_align:  # box-guided alignment of the classification feature
+            cls_feat = self.align(cls_feat, box_units)
+        cls_score = self.conv_cls(cls_feat)
+        params = self.predict_params(cls_feat, ctr_feat)
+        if self.norm_on_bbox and not self.training:
+            bbox_pred = bbox_pred * stride
+        return cls_score, bbox_pred, centerness, params, self.mask_feat(reg_feat)
+
+    def predict_params(self, cls_feat: Tensor, ctr_feat: Tensor) -> Tensor:
+        """Per-location instance parameters (B, num_params, H, W)."""
+        raise NotImplementedError
+
+    def mask_feat(self, reg_feat: Tensor):
+        """The feature of this level that the mask head reads (None: it reads the FPN)."""
+        return None
 
     # ------------------------------------------------------------------ training
     def _flatten(self, preds: List[Tensor], channels: int) -> Tensor:

@@ -85,29 +85,10 @@ class SGNetHead(InstanceFCOSHead):
         if self.with_track:
             normal_init(self.conv_track, std=0.01)
 
-    def forward_single(self, x: Tensor, scale: nn.Module, stride: int) -> tuple:
-        """Returns cls_score, bbox_pred, centerness, params (B, G*G*d [+2], H, W), None."""
-        reg_feat = x
-        for conv in self.reg_convs:
-            reg_feat = conv(reg_feat)
-        bbox_pred = scale(self.conv_reg(reg_feat)).float()
-        if self.norm_on_bbox:
-            bbox_pred = bbox_pred.clamp(min=0)
-            box_units = bbox_pred
-        else:
-            bbox_pred = bbox_pred.exp()
-            box_units = bbox_pred / stride
-        cls_feat = x
-        for conv in self.cls_convs:
-            cls_feat = conv(cls_feat)
-        ctr_feat = reg_feat if self.centerness_on_reg else cls_feat
-        centerness = self.conv_centerness(ctr_feat)
-        if self.feature_align:
-            cls_feat = self.align(cls_feat, box_units)
-        cls_score = self.conv_cls(cls_feat)
+    def predict_params(self, cls_feat: Tensor, ctr_feat: Tensor) -> Tensor:
+        """[attention (G*G*d) | movement (2, stride units)] per location: SAM on the aligned
+        classification feature, the movement from the centerness branch's feature."""
         params = [self.conv_attention(self.sam_convs(cls_feat))]
         if self.with_track:
-            params.append(self.conv_track(ctr_feat))  # movement in stride units
-        if self.norm_on_bbox and not self.training:
-            bbox_pred = bbox_pred * stride
-        return cls_score, bbox_pred, centerness, torch.cat(params, dim=1), None
+            params.append(self.conv_track(ctr_feat))
+        return torch.cat(params, dim=1)

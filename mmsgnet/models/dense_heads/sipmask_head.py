@@ -87,28 +87,10 @@ class SipMaskHead(InstanceFCOSHead):
         super().init_weights()
         normal_init(self.conv_coeff, std=self.coeff_init_std)
 
-    def forward_single(self, x: Tensor, scale: nn.Module, stride: int) -> tuple:
-        """Returns cls_score (B, C, H, W), bbox_pred (B, 4, H, W) (stride units in
-        training with ``norm_on_bbox``, pixels at inference), centerness (B, 1, H, W),
-        coefficients (B, k_r*k_c*m, H, W) and the regression-tower feature."""
-        reg_feat = x
-        for conv in self.reg_convs:
-            reg_feat = conv(reg_feat)
-        bbox_pred = scale(self.conv_reg(reg_feat)).float()
-        if self.norm_on_bbox:
-            bbox_pred = bbox_pred.clamp(min=0)  # distances in stride units
-            box_units = bbox_pred
-        else:
-            bbox_pred = bbox_pred.exp()
-            box_units = bbox_pred / stride
-        cls_feat = x
-        for conv in self.cls_convs:
-            cls_feat = conv(cls_feat)
-        centerness = self.conv_centerness(reg_feat if self.centerness_on_reg else cls_feat)
-        if self.feature_align:
-            cls_feat = self.align(cls_feat, box_units)
-        cls_score = self.conv_cls(cls_feat)
-        coeff = self.conv_coeff(cls_feat)
-        if self.norm_on_bbox and not self.training:
-            bbox_pred = bbox_pred * stride
-        return cls_score, bbox_pred, centerness, coeff, reg_feat
+    def predict_params(self, cls_feat: Tensor, ctr_feat: Tensor) -> Tensor:
+        """Spatial coefficients (B, k_r*k_c*m, H, W) from the aligned feature."""
+        return self.conv_coeff(cls_feat)
+
+    def mask_feat(self, reg_feat: Tensor) -> Tensor:
+        """The regression-tower output, from which the basis masks are built."""
+        return reg_feat

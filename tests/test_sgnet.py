@@ -220,3 +220,31 @@ def test_tracker_weak_detections_do_not_start_tracks():
     # next frame the object's detection lands nearer the duplicate's old place: it still
     # continues the only remembered track
     assert _ids(tracker, _frame(1, [[10, 0, 50, 40]], scores=[0.9])) == [0]
+
+
+def test_test_tracking_tool_writes_youtube_vis_results(tmp_path, short_video):
+    """mmdet's test_tracking.py (through our wrapper) + YouTubeVISMetric on an SG-Net model."""
+    import json
+    import subprocess
+    import sys
+    import zipfile
+    config = osp.join(ROOT, 'configs', 'sgnet', 'sgnet_r18_fpn_generated-ytvis.py')
+    cfg = Config.fromfile(config)
+    init_default_scope('mmdet')
+    ckpt = tmp_path / 'random.pth'
+    torch.save({'state_dict': MODELS.build(cfg.model).state_dict(), 'meta': {}}, ckpt)
+    prefix = tmp_path / 'results'
+    cmd = [
+        sys.executable, osp.join(ROOT, 'tools', 'test_tracking.py'), config, '--checkpoint',
+        str(ckpt), '--work-dir', str(tmp_path / 'work'), '--cfg-options',
+        f'test_dataloader.dataset.data_root={short_video}/',
+        'test_dataloader.dataset.ann_file=val/annotations/instances_cocovid.json',
+        'test_dataloader.dataset.data_prefix.img_path=val/JPEGImages/',
+        f'test_evaluator.outfile_prefix={prefix}', 'model.detector.test_cfg.score_thr=0.0'
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    with zipfile.ZipFile(f'{prefix}.submission_file.zip') as zf:
+        results = json.loads(zf.read('results.json'))
+    assert results and all(len(r['segmentations']) == 2 for r in results)  # one per frame
+    assert {'video_id', 'category_id', 'score', 'segmentations'} <= set(results[0])

@@ -3,29 +3,11 @@
 # FPN/head, 160x128 images, AdamW; trains on 2 CPU cores in minutes. For smoke tests and the
 # learning test, not for accuracy numbers.
 _base_ = [
-    '../_base_/models/sipmask_r50-caffe_fpn_gn-head.py',
+    '../_base_/models/sipmask_r18_fpn_small.py',
     '../_base_/datasets/generated_coco_instance.py', '../_base_/schedules/schedule_1x.py',
     '../_base_/default_runtime.py'
 ]
 image_scale = (160, 128)
-model = dict(
-    data_preprocessor=dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
-                           bgr_to_rgb=True),
-    backbone=dict(
-        _delete_=True,
-        type='ResNet',
-        depth=18,
-        num_stages=4,
-        out_indices=(1, 2, 3),
-        norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=False,
-        init_cfg=None),
-    neck=dict(in_channels=[128, 256, 512], out_channels=64, start_level=0),
-    bbox_head=dict(num_classes=3, in_channels=64, feat_channels=64, stacked_convs=2,
-                   coeff_init_std=0.05,
-                   regress_ranges=((-1, 32), (32, 64), (64, 128), (128, 256), (256, 1e8))),
-    mask_head=dict(in_channels=64, basis_channels=128, loss_mask_weight=2.0),
-    test_cfg=dict(score_thr=0.1, max_per_img=20))
 train_pipeline = [
     dict(type='StrictLoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),

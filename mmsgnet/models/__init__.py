@@ -1,2 +1,3 @@
 """Models of mmsgnet: every module registers itself into ``mmdet.registry.MODELS``."""
-from . import backbones, dense_heads, detectors, layers, losses, trackers, vis  # noqa: F401
+from . import (backbones, dense_heads, detectors, layers, losses, trackers,  # noqa: F401
+               tracking_heads, vis)

@@ -1,3 +1,3 @@
-from .one_stage_vis import SGNet, OneStageVIS
+from .one_stage_vis import OneStageVIS, SGNet, SipMaskVIS
 
-__all__ = ['OneStageVIS', 'SGNet']
+__all__ = ['OneStageVIS', 'SGNet', 'SipMaskVIS']

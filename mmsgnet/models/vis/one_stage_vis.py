@@ -37,27 +37,34 @@ class OneStageVIS(BaseMOTModel):
 
     @staticmethod
     def split_key_ref(inputs: Tensor, data_samples: TrackSampleList
-                      ) -> Tuple[Tensor, List[DetDataSample], List[DetDataSample]]:
-        """Key-frame images (N, C, H, W) and the key / reference frame samples."""
+                      ) -> Tuple[Tensor, Tensor, List[DetDataSample], List[DetDataSample]]:
+        """Key and reference frame images (N, C, H, W) and samples."""
         if inputs.dim() != 5 or inputs.size(1) != 2:
             raise ValueError('training expects (N, 2, C, H, W) inputs: one key and one '
                              'reference frame (UniformRefFrameSample(num_ref_imgs=1)); got '
                              f'{tuple(inputs.shape)}')
+        batch = torch.arange(len(inputs))
         key_inds = torch.tensor([s.key_frames_inds[0] for s in data_samples])
+        ref_inds = torch.tensor([s.ref_frames_inds[0] for s in data_samples])
         key_samples = [s.get_key_frames()[0] for s in data_samples]
         ref_samples = [s.get_ref_frames()[0] for s in data_samples]
-        key_imgs = inputs[torch.arange(len(inputs)), key_inds].contiguous()
-        return key_imgs, key_samples, ref_samples
+        return (inputs[batch, key_inds].contiguous(), inputs[batch, ref_inds].contiguous(),
+                key_samples, ref_samples)
 
     def loss(self, inputs: Tensor, data_samples: TrackSampleList, **kwargs) -> dict:
-        """Detector losses on the key frames plus the tracking loss."""
-        key_imgs, key_samples, ref_samples = self.split_key_ref(inputs, data_samples)
-        losses = self.detector.loss(key_imgs, key_samples)
+        """Detector losses on the key frames (as ``SingleStageInstanceSegmentor.loss``) plus
+        the tracking loss."""
+        key_imgs, ref_imgs, key_samples, ref_samples = self.split_key_ref(inputs, data_samples)
+        x = self.detector.extract_feat(key_imgs)
+        losses = self.detector.bbox_head.loss(x, key_samples)
         positive_infos = self.detector.bbox_head.get_positive_infos()
-        losses.update(self.track_loss(key_samples, ref_samples, positive_infos))
+        losses.update(self.detector.mask_head.loss(x, key_samples,
+                                                   positive_infos=positive_infos))
+        losses.update(self.track_loss(x, ref_imgs, key_samples, ref_samples, positive_infos))
         return losses
 
-    def track_loss(self, key_samples, ref_samples, positive_infos) -> dict:
+    def track_loss(self, x, ref_imgs, key_samples, ref_samples, positive_infos) -> dict:
+        """Tracking loss of a (key, reference) batch; ``x`` are the key frames' features."""
         raise NotImplementedError
 
     def frame_instances(self, instances, img_meta: dict, rescale: bool):
@@ -70,13 +77,17 @@ class OneStageVIS(BaseMOTModel):
         if inputs.dim() != 5 or len(data_samples) != 1:
             raise ValueError('inference expects one video per batch: (1, T, C, H, W)')
         track_sample = data_samples[0]
+        if track_sample[0].frame_id == 0:
+            self.tracker.reset()
         for t in range(len(track_sample)):
             frame = track_sample[t]
-            det = self.detector.predict(inputs[:, t].contiguous(), [frame],
-                                        rescale=rescale)[0]
-            frame.pred_instances = self.frame_instances(det.pred_instances, frame.metainfo,
-                                                        rescale)
-            frame.pred_track_instances = self.tracker.track(model=self, data_sample=frame)
+            x = self.detector.extract_feat(inputs[:, t].contiguous())
+            results = self.detector.bbox_head.predict(x, [frame], rescale=False)
+            results = self.detector.mask_head.predict(x, [frame], rescale=rescale,
+                                                      results_list=results)
+            frame.pred_instances = self.frame_instances(results[0], frame.metainfo, rescale)
+            frame.pred_track_instances = self.tracker.track(
+                model=self, feats=x, data_sample=frame, rescale=rescale)
         return [track_sample]
 
 
@@ -135,7 +146,7 @@ class SGNet(OneStageVIS):
         targets = (key_c - ref_c) / scale / info.priors[:, 2:4]
         return targets, valid
 
-    def track_loss(self, key_samples, ref_samples, positive_infos) -> dict:
+    def track_loss(self, x, ref_imgs, key_samples, ref_samples, positive_infos) -> dict:
         """Paper Eq. 4: L1 between predicted and target movement, averaged over the
         key-frame positives whose instance is also in the reference frame."""
         preds, targets = [], []
@@ -153,6 +164,39 @@ class SGNet(OneStageVIS):
         priors = instances.priors
         instances.points = priors[:, :2] / scale
         instances.movements = instances.params[:, -2:] * priors[:, 2:4] / scale
+        instances.pop('params')
+        instances.pop('priors')
+        return instances
+
+
+@MODELS.register_module()
+class SipMaskVIS(OneStageVIS):
+    """SipMask-VIS (Cao et al., ECCV 2020, Sec. 3.5): SipMask + an embedding tracking branch,
+    associated online by mmdet's ``MaskTrackRCNNTracker`` (log-softmax similarity + 1.0 ln
+    score + 2.0 IoU + 10 [same label]).
+
+    Args:
+        detector (dict): A ``SipMask`` detector.
+        track_head (dict): ``SipMaskTrackHead`` config.
+        tracker (dict): ``MaskTrackRCNNTracker`` config.
+    """
+
+    def __init__(self,
+                 detector: dict,
+                 track_head: dict,
+                 tracker: dict,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(detector, tracker, data_preprocessor, init_cfg)
+        self.track_head = MODELS.build(track_head)
+
+    def track_loss(self, x, ref_imgs, key_samples, ref_samples, positive_infos) -> dict:
+        """The reference frames go through backbone + FPN (with gradients) and only the
+        tracking branch, as in the authors' two-frame training."""
+        ref_x = self.detector.extract_feat(ref_imgs)
+        return self.track_head.loss(x, ref_x, positive_infos, key_samples, ref_samples)
+
+    def frame_instances(self, instances, img_meta: dict, rescale: bool):
         instances.pop('params')
         instances.pop('priors')
         return instances

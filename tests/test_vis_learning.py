@@ -1,10 +1,12 @@
-"""Learning test: the small SG-Net config, trained on generated videos on CPU, tracks every
-object of a held-out video with one id and segments it (mean mask IoU >= 0.6)."""
+"""Learning tests of the video models: the small SG-Net and SipMask-VIS configs, trained on
+generated videos on CPU, track every object of a held-out video with one id and segment it
+(mean mask IoU >= 0.6)."""
 import json
 import os.path as osp
 from collections import defaultdict
 
 import numpy as np
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
@@ -13,7 +15,10 @@ import mmsgnet  # noqa: F401
 from mmsgnet.datasets.synthetic import generate_youtube_vis
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIG = osp.join(ROOT, 'configs', 'sgnet', 'sgnet_r18_fpn_generated-ytvis.py')
+CONFIGS = [
+    osp.join(ROOT, 'configs', 'sgnet', 'sgnet_r18_fpn_generated-ytvis.py'),
+    osp.join(ROOT, 'configs', 'sipmask_vis', 'sipmask-vis_r18_fpn_generated-ytvis.py'),
+]
 
 
 def first_video_with_objects_always_in_view(ann_file):
@@ -28,7 +33,8 @@ def first_video_with_objects_always_in_view(ann_file):
     return None
 
 
-def test_sgnet_tracks_and_segments_a_held_out_video(tmp_path):
+@pytest.mark.parametrize('config', CONFIGS, ids=osp.basename)
+def test_video_model_tracks_and_segments_a_held_out_video(config, tmp_path):
     data_root = f'{tmp_path}/data/'
     generate_youtube_vis(data_root + 'train', num_videos=48, num_frames=6,
                          image_size=(160, 128), seed=0, max_objects=3, min_area=150)
@@ -38,7 +44,7 @@ def test_sgnet_tracks_and_segments_a_held_out_video(tmp_path):
     video_id = first_video_with_objects_always_in_view(paths['ytvis'])
     assert video_id is not None
 
-    cfg = Config.fromfile(CONFIG)
+    cfg = Config.fromfile(config)
     cfg.work_dir = str(tmp_path / 'work')
     for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
         loader.dataset.data_root = data_root

@@ -1,0 +1,121 @@
+"""SipMask-VIS: embedding sampling, matching loss, every config on a short video."""
+import glob
+import math
+import os.path as osp
+
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
+from mmengine.structures import InstanceData
+
+import mmsgnet  # noqa: F401
+from mmdet.registry import DATASETS, MODELS
+from mmdet.structures import DetDataSample
+from mmsgnet.datasets.synthetic import generate_youtube_vis
+from mmsgnet.models.tracking_heads import sample_at_box_centers
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'sipmask_vis', '*.py')))
+
+
+def test_embeddings_are_sampled_at_box_centres_including_the_border():
+    embed = torch.arange(2 * 4 * 5, dtype=torch.float).view(2, 4, 5)  # (C, H, W), stride 8
+    boxes = torch.tensor([
+        [0., 0., 16., 16.],  # centre (8, 8) -> cell (1, 1)
+        [30., 20., 40., 30.],  # centre (35, 25) -> (3, 4)
+        [-20., -20., -4., -4.],  # centre outside, top-left -> clamped to (0, 0)
+        [30., 28., 90., 60.],  # centre (60, 44) beyond the map -> clamped to (3, 4)
+    ])
+    out = sample_at_box_centers(embed, boxes, stride=8)
+    expected = torch.stack([embed[:, 1, 1], embed[:, 3, 4], embed[:, 0, 0], embed[:, 3, 4]])
+    torch.testing.assert_close(out, expected)
+
+
+def _head():
+    init_default_scope('mmdet')
+    return MODELS.build(dict(type='SipMaskTrackHead', in_channels=32, num_convs=1,
+                             num_levels=1, embed_channels=4, ref_jitter=0.0,
+                             norm_cfg=None))
+
+
+def test_match_targets_mark_objects_absent_from_the_reference_frame():
+    head = _head()
+    targets = head.match_targets(torch.tensor([7, 9, 7, 4]), torch.tensor([4, 7]))
+    assert targets.tolist() == [2, 0, 2, 1]  # 1 + index in the reference; 0 = absent
+
+
+def test_matching_loss_with_an_absent_object_equals_the_hand_computed_cross_entropy():
+    head = _head()
+    key_feats = (torch.randn(1, 32, 4, 4), )
+    ref_feats = (torch.randn(1, 32, 4, 4), )
+    info = InstanceData(bboxes=torch.tensor([[0., 0., 16., 16.], [16., 16., 32., 32.]]),
+                        gt_inds=torch.tensor([0, 1]))
+    key = DetDataSample()
+    key.gt_instances = InstanceData(bboxes=torch.zeros(2, 4), labels=torch.zeros(2).long(),
+                                    instances_ids=torch.tensor([3, 5]))
+    ref = DetDataSample()
+    ref.gt_instances = InstanceData(bboxes=torch.tensor([[0., 0., 8., 8.]]),
+                                    labels=torch.zeros(1).long(),
+                                    instances_ids=torch.tensor([3]))  # instance 5 is absent
+    loss = head.loss(key_feats, ref_feats, [info], [key], [ref])['loss_match']
+    f = sample_at_box_centers(head(key_feats)[0], info.bboxes, 8)
+    g = sample_at_box_centers(head(ref_feats)[0], ref.gt_instances.bboxes, 8)
+    logits = torch.cat([torch.zeros(2, 1), f @ g.t()], dim=1)
+    expected = (-F.log_softmax(logits, 1)[0, 1] - F.log_softmax(logits, 1)[1, 0]) / 2
+    torch.testing.assert_close(loss, expected)
+    loss.backward()  # gradients reach the embedding branch
+    assert head.embed.weight.grad.abs().sum() > 0
+
+
+def test_similarity_logits_have_a_new_object_column():
+    head = _head()
+    logits = head.predict(torch.tensor([[1., 0.], [0., 2.]]), torch.tensor([[3., 1.]]))
+    torch.testing.assert_close(logits, torch.tensor([[0., 3.], [0., 2.]]))
+    assert math.isclose(float(logits.softmax(1)[0, 1]), 1 / (1 + math.exp(-3)), rel_tol=1e-6)
+
+
+def test_all_configs_exist():
+    names = {osp.basename(p) for p in CONFIGS}
+    for year in ('2019', '2021'):
+        for scale in ('1x', 'ms-1x'):
+            assert f'sipmask-vis_r50-caffe_fpn_gn-head_{scale}_youtubevis{year}.py' in names
+
+
+@pytest.fixture(scope='module')
+def short_video(tmp_path_factory):
+    root = tmp_path_factory.mktemp('ytvis')
+    generate_youtube_vis(str(root / 'val'), num_videos=1, num_frames=2, image_size=(160, 120),
+                         seed=3)
+    return root
+
+
+@pytest.mark.parametrize('config', CONFIGS, ids=osp.basename)
+def test_config_builds_and_predicts_a_short_video(config, short_video):
+    cfg = Config.fromfile(config)
+    init_default_scope('mmdet')
+    cfg.model.detector.backbone.init_cfg = None
+    cfg.model.detector.init_cfg = None
+    model = MODELS.build(cfg.model).eval()  # PyTorch's default random init
+    model.detector.bbox_head.test_cfg['score_thr'] = 0.0
+    dataset_cfg = cfg.test_dataloader.dataset
+    dataset_cfg.update(type='YouTubeVISDataset', data_root=str(short_video) + '/',
+                       ann_file='val/annotations/instances_cocovid.json',
+                       data_prefix=dict(img_path='val/JPEGImages/'),
+                       metainfo=dict(classes=('person', 'giant_panda', 'lizard')))
+    for transform in dataset_cfg.pipeline[0].transforms:  # keep the CPU test fast
+        if transform.type == 'Resize':
+            transform.scale = (320, 180)
+    dataset = DATASETS.build(dataset_cfg)
+    with torch.no_grad():
+        video = model.test_step(pseudo_collate([dataset[0]]))[0]
+    assert len(video) == 2
+    ids = []
+    for frame in video:
+        pred = frame.pred_track_instances
+        assert len(pred) > 0
+        assert pred.masks.dtype == torch.bool and pred.masks.shape[1:] == (120, 160)
+        ids.append(set(pred.instances_id.tolist()))
+    assert ids[0] == set(range(len(ids[0])))  # first frame: new ids 0..N-1

@@ -6,15 +6,13 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 import mmsgnet  # noqa: F401
-from mmdet.registry import DATASETS, MODELS
+from vis_utils import make_short_video, predict_short_video
+from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
-from mmsgnet.datasets.synthetic import generate_youtube_vis
 from mmsgnet.models.tracking_heads import sample_at_box_centers
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -86,31 +84,12 @@ def test_all_configs_exist():
 
 @pytest.fixture(scope='module')
 def short_video(tmp_path_factory):
-    root = tmp_path_factory.mktemp('ytvis')
-    generate_youtube_vis(str(root / 'val'), num_videos=1, num_frames=2, image_size=(160, 120),
-                         seed=3)
-    return root
+    return make_short_video(tmp_path_factory.mktemp('ytvis'))
 
 
 @pytest.mark.parametrize('config', CONFIGS, ids=osp.basename)
 def test_config_builds_and_predicts_a_short_video(config, short_video):
-    cfg = Config.fromfile(config)
-    init_default_scope('mmdet')
-    cfg.model.detector.backbone.init_cfg = None
-    cfg.model.detector.init_cfg = None
-    model = MODELS.build(cfg.model).eval()  # PyTorch's default random init
-    model.detector.bbox_head.test_cfg['score_thr'] = 0.0
-    dataset_cfg = cfg.test_dataloader.dataset
-    dataset_cfg.update(type='YouTubeVISDataset', data_root=str(short_video) + '/',
-                       ann_file='val/annotations/instances_cocovid.json',
-                       data_prefix=dict(img_path='val/JPEGImages/'),
-                       metainfo=dict(classes=('person', 'giant_panda', 'lizard')))
-    for transform in dataset_cfg.pipeline[0].transforms:  # keep the CPU test fast
-        if transform.type == 'Resize':
-            transform.scale = (320, 180)
-    dataset = DATASETS.build(dataset_cfg)
-    with torch.no_grad():
-        video = model.test_step(pseudo_collate([dataset[0]]))[0]
+    cfg, video = predict_short_video(config, short_video)
     assert len(video) == 2
     ids = []
     for frame in video:

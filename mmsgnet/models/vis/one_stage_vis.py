@@ -8,7 +8,7 @@ Inference predicts a video frame by frame and returns ``TrackDataSample`` s whos
 ``instances_id``), which mmdet's ``YouTubeVISMetric``, ``tools/test_tracking.py`` and
 ``TrackLocalVisualizer`` consume unchanged.
 """
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 import torch
 from torch import Tensor

@@ -71,13 +71,14 @@ else
   # --no-build-isolation: in an isolated build env mmcv's setup.py cannot see torch and
   # silently builds WITHOUT ops (No module named 'mmcv._ext').
   "${PIP[@]}" --no-build-isolation --force-reinstall --no-deps mmcv==2.1.0
+  # mmcv's runtime requirements (mmengine, addict, yapf, opencv-python, ...): `import mmcv`
+  # needs them before its ops can be checked
+  "${PIP[@]}" mmcv==2.1.0 mmengine==0.10.7
   if ! mmcv_ok; then
     # a cached wheel built without ops (or for the other device) -> rebuild from the sdist
     say "the installed mmcv has no working ops; rebuilding without pip's wheel cache"
     "${PIP[@]}" --no-build-isolation --force-reinstall --no-deps --no-cache-dir mmcv==2.1.0
   fi
-  # mmcv's own runtime requirements (addict, yapf, opencv-python, ...)
-  "${PIP[@]}" mmcv==2.1.0
 fi
 
 say "4/5 mmengine 0.10.7, mmdet 3.3.0, pycocotools, pytest, and mmsgnet (editable)"

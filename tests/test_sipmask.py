@@ -17,7 +17,7 @@ import mmsgnet  # noqa: F401
 from mmdet.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SIPMASK_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'sipmask*', '**', '*.py'),
+SIPMASK_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'sipmask', '**', '*.py'),
                                    recursive=True))
 SMALL_CONFIG = osp.join(ROOT, 'configs', 'sipmask', 'sipmask_r18_fpn_gn-head_generated-coco.py')
 sys.path.insert(0, osp.join(ROOT, 'tools', 'model_converters'))

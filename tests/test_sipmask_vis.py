@@ -98,3 +98,35 @@ def test_config_builds_and_predicts_a_short_video(config, short_video):
         assert pred.masks.dtype == torch.bool and pred.masks.shape[1:] == (120, 160)
         ids.append(set(pred.instances_id.tolist()))
     assert ids[0] == set(range(len(ids[0])))  # first frame: new ids 0..N-1
+
+
+def test_load_from_an_image_sipmask_checkpoint_initialises_the_detector(tmp_path):
+    """``load_from`` = a COCO-style SipMask checkpoint (keys without ``detector.``): the
+    Runner's loading puts every detector tensor in place; the track head keeps its init."""
+    from mmengine.config import Config
+    from mmengine.runner import load_checkpoint
+    init_default_scope('mmdet')
+    image_cfg = Config.fromfile(
+        osp.join(ROOT, 'configs', 'sipmask', 'sipmask_r18_fpn_gn-head_generated-coco.py'))
+    image_model = MODELS.build(image_cfg.model)
+    ckpt = tmp_path / 'sipmask_coco.pth'
+    torch.save({'state_dict': image_model.state_dict(), 'meta': {}}, ckpt)
+
+    vis_cfg = Config.fromfile(
+        osp.join(ROOT, 'configs', 'sipmask_vis', 'sipmask-vis_r18_fpn_generated-ytvis.py'))
+    vis_model = MODELS.build(vis_cfg.model)
+    track_before = {k: v.clone() for k, v in vis_model.track_head.state_dict().items()}
+    # what Runner.load_checkpoint does with cfg.load_from
+    load_checkpoint(vis_model, str(ckpt), map_location='cpu', strict=False,
+                    revise_keys=[(r'^module.', '')])
+    for key, value in image_model.state_dict().items():
+        assert torch.equal(vis_model.detector.state_dict()[key], value), key
+    for key, value in vis_model.track_head.state_dict().items():
+        assert torch.equal(value, track_before[key]), key
+    # a VIS checkpoint (keys with detector.) still loads as it is
+    ckpt2 = tmp_path / 'vis.pth'
+    torch.save({'state_dict': vis_model.state_dict(), 'meta': {}}, ckpt2)
+    other = MODELS.build(vis_cfg.model)
+    load_checkpoint(other, str(ckpt2), map_location='cpu', strict=True)
+    for key, value in vis_model.state_dict().items():
+        assert torch.equal(other.state_dict()[key], value), key

@@ -1,7 +1,8 @@
 # SipMask-VIS R-50 on YouTube-VIS 2019, 640x360, 12 epochs (authors' sipmask_r50_caffe_fpn_gn_1x.py;
 # paper Table 6: 32.5 AP). The detector starts from a COCO SipMask checkpoint (ours, or the
 # authors' converted with tools/model_converters/sipmask_to_mmsgnet.py) through
-# detector.init_cfg; set it to None to start from ImageNet weights instead.
+# detector.init_cfg; set it to None to start from ImageNet weights instead (or use
+# load_from=COCO.pth: the VIS model maps an image detector checkpoint onto its detector).
 _base_ = [
     '../_base_/models/sipmask_r50-caffe_fpn_gn-head.py', '../_base_/datasets/youtube_vis_2019.py',
     '../_base_/default_runtime.py'

@@ -11,6 +11,7 @@ Inference predicts a video frame by frame and returns ``TrackDataSample`` s whos
 from typing import List, Tuple
 
 import torch
+from mmengine.logging import print_log
 from torch import Tensor
 
 from mmdet.models.mot import BaseMOTModel
@@ -34,6 +35,24 @@ class OneStageVIS(BaseMOTModel):
         self.tracker = MODELS.build(tracker)
         # keep each detection's location and parameters through the mask head
         self.detector.mask_head.return_params = True
+        self._register_load_state_dict_pre_hook(self._load_image_detector_weights)
+
+    def _load_image_detector_weights(self, state_dict, prefix, *args) -> None:
+        """Let an image detector's checkpoint (keys ``backbone.*``, ``bbox_head.*``, ...)
+        initialise the VIS model's ``detector`` through ``load_from`` / ``load_checkpoint``:
+        when the state dict has no ``detector.*`` key, the detector's keys gain the prefix
+        (what is not the detector's, e.g. the track head, stays missing and trains from
+        scratch)."""
+        keys = [k for k in state_dict if k.startswith(prefix)]
+        if any(k.startswith(prefix + 'detector.') for k in keys):
+            return
+        children = tuple(prefix + name + '.' for name, _ in self.detector.named_children())
+        moved = [k for k in keys if k.startswith(children)]
+        for key in moved:
+            state_dict[prefix + 'detector.' + key[len(prefix):]] = state_dict.pop(key)
+        if moved:
+            print_log(f'loaded an image detector checkpoint ({len(moved)} tensors) into '
+                      f'{type(self).__name__}.detector', logger='current')
 
     @staticmethod
     def split_key_ref(inputs: Tensor, data_samples: TrackSampleList

@@ -1,6 +1,6 @@
 """Inference speed of one or two configs, measured in the same run (mmdet's protocol).
 
-    python tools/analysis_tools/benchmark.py CONFIG [--compare CONFIG2] [--device cpu|cuda]
+    python tools/benchmark.py CONFIG [--compare CONFIG2] [--device cpu|cuda]
         [--checkpoint CKPT] [--num-images 20] [--num-warmup 5] [--image IMG]
         [--num-dets 1 10 50 100] [--size W H] [--json OUT]
 
@@ -22,6 +22,7 @@ mmdet configs can be named with the ``mmdet::`` prefix, e.g.
 """
 import argparse
 import json
+import os
 import os.path as osp
 import statistics
 import sys
@@ -31,7 +32,7 @@ import time
 import numpy as np
 import torch
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def parse_args(argv=None):
@@ -233,8 +234,11 @@ def main(argv=None):
                 f" at {a['pinned_detections']} detections"
             print(f'ratio (first / second, median time){pinned}: {ratio:.3f}')
     if args.json:
-        with open(args.json, 'w') as f:
+        tmp = f'{args.json}.tmp'
+        with open(tmp, 'w') as f:
             json.dump(report, f, indent=2)
+        os.replace(tmp, args.json)
+        print(f'figures written to {args.json}')
     return report
 
 

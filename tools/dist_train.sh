@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Multi-process training with torchrun:  bash tools/dist_train.sh CONFIG NPROC [train.py args]
 # Env: NNODES (1), NODE_RANK (0), PORT (29500), MASTER_ADDR (127.0.0.1).
-# On CPU-only machines add: --cfg-options env_cfg.dist_cfg.backend=gloo
+# Without CUDA, train.py switches to the gloo backend and CPU DDP by itself.
 set -eo pipefail
 CONFIG=${1:?usage: dist_train.sh CONFIG NPROC [args]}
 GPUS=${2:?usage: dist_train.sh CONFIG NPROC [args]}

@@ -21,9 +21,37 @@ def mmdet_tool_path(name: str) -> str:
     return path
 
 
+def _launcher(argv) -> str:
+    for i, arg in enumerate(argv):
+        if arg == '--launcher' and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith('--launcher='):
+            return arg.split('=', 1)[1]
+    return 'none'
+
+
+def cpu_distributed_args(argv) -> list:
+    """Make a distributed launch (``--launcher pytorch|slurm|mpi``) work on a machine
+    without CUDA, where mmengine would call ``torch.cuda.set_device`` and wrap the model with
+    GPU ``device_ids``: the set_device call becomes a no-op, and the returned extra arguments
+    select the gloo backend and a CPU ``MMDistributedDataParallel`` (``device_ids=None``).
+    With CUDA, or without a launcher, nothing changes."""
+    import torch
+    if _launcher(argv) == 'none' or torch.cuda.is_available():
+        return []
+    torch.cuda.set_device = lambda device: None
+    print('mmsgnet: no CUDA device: distributed training on CPU with the gloo backend',
+          file=sys.stderr)
+    return ['--cfg-options', 'env_cfg.dist_cfg.backend=gloo',
+            'model_wrapper_cfg.type=MMDistributedDataParallel',
+            'model_wrapper_cfg.device_ids=None']
+
+
 def run_mmdet_tool(name: str) -> None:
-    """Execute mmdet's ``tools/<name>`` as ``__main__`` with the current ``sys.argv``."""
+    """Execute mmdet's ``tools/<name>`` as ``__main__`` with the current ``sys.argv``
+    (plus :func:`cpu_distributed_args`)."""
     import mmsgnet  # noqa: F401  (registers the plugin)
     path = mmdet_tool_path(name)
+    sys.argv += cpu_distributed_args(sys.argv)
     sys.argv[0] = path
     runpy.run_path(path, run_name='__main__')

@@ -46,6 +46,10 @@ def parse_args(argv=None):
     ytvis.add_argument('--num-classes', type=int, default=3,
                        help='categories used, the first ones of YouTube-VIS (default: 3)')
     ytvis.add_argument('--dataset-version', choices=['2019', '2021'], default='2019')
+    ytvis.add_argument('--min-area', type=int, default=None,
+                       help='smallest object area in pixels (default: scaled to the frame)')
+    ytvis.add_argument('--objects-stay', action='store_true',
+                       help='objects never leave the frame (default: some leave and return)')
     args = parser.parse_args(argv)
     if min(args.size) < 1 or args.seed < 0:
         parser.error('--size must be positive and --seed non-negative')
@@ -69,7 +73,9 @@ def main(argv=None):
             paths = generate_youtube_vis(args.out_dir, num_videos=args.num_videos,
                                          num_frames=args.num_frames, image_size=size,
                                          seed=args.seed, num_classes=args.num_classes,
-                                         dataset_version=args.dataset_version, progress=True,
+                                         dataset_version=args.dataset_version,
+                                         min_area=args.min_area,
+                                         objects_leave=not args.objects_stay, progress=True,
                                          **extra)
             print(f"Wrote {args.num_videos} videos, {paths['ytvis']} and {paths['cocovid']}")
     except (ValueError, OSError) as error:

@@ -251,8 +251,11 @@ def build_frame_pipeline(cfg):
 
 
 def _frame_transforms(transforms: Sequence[dict]) -> List[dict]:
+    """A broadcaster's transforms with the decoded frame as input (keeps ``to_float32``)."""
+    loaders = [t for t in transforms if t['type'] in IMAGE_LOADERS]
+    to_float32 = bool(loaders and loaders[0].get('to_float32', False))
     kept = [t for t in transforms if t['type'] not in ANNOTATION_LOADERS + IMAGE_LOADERS]
-    return [dict(type='LoadImageFromNDArray')] + kept
+    return [dict(type='LoadImageFromNDArray', to_float32=to_float32)] + kept
 
 
 def read_checkpoint(path: str):
@@ -264,14 +267,25 @@ def read_checkpoint(path: str):
     try:
         ckpt = _load_checkpoint(path, map_location='cpu')
     except Exception as err:
-        raise DemoError(f'cannot load checkpoint {path} ({type(err).__name__}: {err}); pass '
-                        'a checkpoint written by tools/train.py or torch.save') from err
+        raise DemoError(f'cannot load checkpoint {path} ({_load_error_reason(err)}): not a '
+                        'torch.save file, or it holds objects that the weights-only loader '
+                        'refuses; pass a checkpoint written by tools/train.py or '
+                        'torch.save') from err
     if not isinstance(ckpt, dict):
         raise DemoError(f'checkpoint {path} holds a {type(ckpt).__name__}, not a state dict; '
                         "save {'state_dict': model.state_dict()} instead")
     state_dict = ckpt.get('state_dict', ckpt)
     state_dict = {re.sub(r'^module\.', '', k): v for k, v in state_dict.items()}
     return state_dict, ckpt.get('meta') or {}
+
+
+def _load_error_reason(err: Exception) -> str:
+    """The useful line of a ``torch.load`` error (torch's weights-only errors are long)."""
+    text = str(err)
+    if 'WeightsUnpickler error:' in text:
+        text = text.split('WeightsUnpickler error:', 1)[1]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return f"{type(err).__name__}: {lines[0] if lines else ''}"
 
 
 def checkpoint_mismatch(model_state: dict, ckpt_state: dict) -> Optional[str]:
@@ -410,6 +424,9 @@ class RleFrame:
 def check_output_folder(path: str) -> None:
     """Create the folder of ``path`` and make sure a file can be written there."""
     folder = osp.dirname(osp.abspath(path))
+    if osp.exists(folder) and not osp.isdir(folder):
+        raise DemoError(f'cannot write {path}: {folder} is a file, not a folder; pick '
+                        'another output path')
     try:
         os.makedirs(folder, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
@@ -466,9 +483,26 @@ def video_json(source: FrameSource, frames: Sequence, classes) -> dict:
 
 
 # ------------------------------------------------------------------ main
-def run_demo(args) -> dict:
-    """Predict, draw and write the outputs; returns a summary of what was written."""
+def render_video(model, pipeline, source: FrameSource, output: VideoOutput, classes,
+                 score_thr: float, keep_tracks: bool) -> List[RleFrame]:
+    """Predict the frames in order, write each one drawn to ``output``; returns the frames'
+    tracked instances when ``keep_tracks`` (for the JSON), else an empty list."""
     from mmengine.utils import ProgressBar
+    kept = []
+    progress = ProgressBar(source.num_frames, file=sys.stdout)
+    for frame_id, img in enumerate(source.frames):
+        pred = predict_frame(model, pipeline, img, frame_id, source.num_frames)
+        output.write(draw_tracks(img, pred, classes, score_thr))
+        if keep_tracks:
+            kept.append(RleFrame(pred))
+        progress.update()
+    sys.stdout.write('\n')
+    return kept
+
+
+def run_demo(args) -> dict:
+    """Check the inputs, predict and draw, then write the outputs; returns a summary of
+    what was written."""
     device = args.device or default_device()
     check_device(device)
     source = open_frames(args.input)
@@ -480,18 +514,10 @@ def run_demo(args) -> dict:
     classes = class_names(cfg, meta)
     fps = args.fps or source.fps or DEFAULT_FOLDER_FPS
     output = VideoOutput(args.out, fps, source.width, source.height)
+    summary = dict(out=args.out, fps=fps, width=source.width, height=source.height)
     try:
-        frames = []
-        progress = ProgressBar(source.num_frames, file=sys.stdout)
-        for frame_id, img in enumerate(source.frames):
-            pred = predict_frame(model, pipeline, img, frame_id, source.num_frames)
-            output.write(draw_tracks(img, pred, classes, args.score_thr))
-            if args.json:
-                frames.append(RleFrame(pred))
-            progress.update()
-        sys.stdout.write('\n')
-        summary = dict(out=args.out, num_frames=output.num_frames, fps=fps,
-                       width=source.width, height=source.height)
+        frames = render_video(model, pipeline, source, output, classes, args.score_thr,
+                              keep_tracks=bool(args.json))
         if args.json:
             from mmsgnet.datasets import dump_json_atomic
             document = video_json(source, frames, classes)
@@ -501,6 +527,7 @@ def run_demo(args) -> dict:
     except BaseException:
         output.discard()
         raise
+    summary.update(num_frames=output.num_frames)
     return summary
 
 

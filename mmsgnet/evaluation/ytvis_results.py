@@ -12,14 +12,8 @@ from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-import pycocotools.mask as mask_util
 
-
-def encode_rle(mask: np.ndarray) -> dict:
-    """Binary mask (H, W) -> COCO RLE with ``counts`` as str (JSON-ready)."""
-    rle = mask_util.encode(np.asfortranarray(mask.astype(np.uint8)))
-    rle['counts'] = rle['counts'].decode()
-    return rle
+from mmsgnet.datasets.coco_format import encode_rle
 
 
 def video_to_ytvis_results(frames: Sequence, video_id: int,

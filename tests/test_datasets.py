@@ -314,7 +314,7 @@ def test_configs_follow_the_mmdet_video_conventions():
         assert 'Resize' in [t.type for t in test_pipeline[0].transforms]
         assert test_pipeline[-1].type == 'PackTrackInputs'
         assert cfg.test_dataloader.sampler.type == 'DefaultSampler'
-        assert cfg.val_evaluator.type == 'YouTubeVISMetric'
+        assert cfg.val_evaluator.type == 'YTVISMetric'
     cfg = Config.fromfile(osp.join(CONFIGS, 'youtube_vis_2021.py'))
     assert cfg.test_dataloader.dataset.dataset_version == '2021'
     assert cfg.test_dataloader.dataset.ann_file == 'annotations/youtube_vis_2021_valid.json'

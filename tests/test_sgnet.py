@@ -204,7 +204,7 @@ def test_tracker_weak_detections_do_not_start_tracks():
 
 
 def test_test_tracking_tool_writes_youtube_vis_results(tmp_path, short_video):
-    """mmdet's test_tracking.py (through our wrapper) + YouTubeVISMetric on an SG-Net model."""
+    """mmdet's test_tracking.py (through our wrapper) + YTVISMetric on an SG-Net model."""
     import json
     import subprocess
     import sys
@@ -229,3 +229,6 @@ def test_test_tracking_tool_writes_youtube_vis_results(tmp_path, short_video):
         results = json.loads(zf.read('results.json'))
     assert results and all(len(r['segmentations']) == 2 for r in results)  # one per frame
     assert {'video_id', 'category_id', 'score', 'segmentations'} <= set(results[0])
+    log = proc.stdout + proc.stderr  # the val split has GT: the AP table and numbers are logged
+    assert 'Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]' in log
+    assert all(f'youtube_vis/{item}: ' in log for item in ('AP', 'AP50', 'AP75', 'AR10'))

@@ -15,11 +15,11 @@ which gives ``data/generated_ytvis/{train,val}/JPEGImages/<video>/<frame>.jpg``,
 YouTube-VIS 2019 file ``{train,val}/annotations/instances.json`` and its CocoVID conversion
 ``{train,val}/annotations/instances_cocovid.json`` read here. The files carry all 40
 YouTube-VIS 2019 categories; objects use the first three, which ``metainfo`` selects, so a
-label ``l`` is category id ``l + 1`` as ``YouTubeVISMetric`` assumes.
+label ``l`` is category id ``l + 1`` as ``YTVISMetric`` assumes.
 
-The val split has ground truth, but mmdet's local YouTube-VIS AP uses ``np.float`` (removed in
-numpy 1.24), so the evaluator only writes the results (``format_only=True``) until a fixed
-evaluator replaces it. Samplers and loaders are as in ``youtube_vis_2019.py``.
+The val split has ground truth, so ``YTVISMetric`` computes the YouTube-VIS AP/AR locally
+(``format_only=False``) and also writes the results files. Samplers and loaders are as in
+``youtube_vis_2019.py``.
 """
 _base_ = ['./youtube_vis_2019.py']
 
@@ -77,5 +77,5 @@ val_dataloader = dict(
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(outfile_prefix='./work_dirs/generated_ytvis_results')
+val_evaluator = dict(outfile_prefix='./work_dirs/generated_ytvis_results', format_only=False)
 test_evaluator = val_evaluator

@@ -10,9 +10,10 @@ official files with::
     (and the same for valid.json -> youtube_vis_2019_valid.json)
 
 The official valid split has no public ground truth, so validation only writes a submission
-zip (``format_only=True``) for the evaluation server. ``StrictYouTubeVISDataset`` validates the
-annotation file and that every frame exists before loading; training loads frames with
-``StrictLoadImageFromFile``, which names a truncated or corrupt frame. mmdet's
+zip (``YTVISMetric`` with ``format_only=True``) for the evaluation server; on a split with
+annotations set ``format_only=False`` to get the AP locally. ``StrictYouTubeVISDataset``
+validates the annotation file and that every frame exists before loading; training loads frames
+with ``StrictLoadImageFromFile``, which names a truncated or corrupt frame. mmdet's
 ``inference_mot`` needs ``test_pipeline[0]`` to be a ``TransformBroadcaster`` holding a
 ``Resize`` and ``test_pipeline[-1]`` to be ``PackTrackInputs``.
 """
@@ -65,7 +66,7 @@ train_dataloader = dict(
         data_prefix=dict(img_path='train/JPEGImages'),
         pipeline=train_pipeline,
         backend_args=backend_args))
-# YouTubeVISMetric needs whole videos in frame order: DefaultSampler, batch size 1
+# YTVISMetric needs whole videos in frame order: DefaultSampler, batch size 1
 val_dataloader = dict(
     batch_size=1,
     num_workers=2,
@@ -83,9 +84,10 @@ val_dataloader = dict(
         backend_args=backend_args))
 test_dataloader = val_dataloader
 
+# mmsgnet's numpy-safe YouTube-VIS metric (mmsgnet/evaluation/ytvis_metric.py); with
+# format_only=False and a split with annotations it computes AP/AR locally
 val_evaluator = dict(
-    type='YouTubeVISMetric',
-    metric='youtube_vis_ap',
+    type='YTVISMetric',
     outfile_prefix='./youtube_vis_results',
     format_only=True)
 test_evaluator = val_evaluator

@@ -5,8 +5,8 @@ Training takes (key, reference) frame pairs (mmdet's ``UniformRefFrameSample`` +
 ``PackTrackInputs``): the detector's losses on the key frame plus the model's tracking loss.
 Inference predicts a video frame by frame and returns ``TrackDataSample`` s whose frames carry
 ``pred_track_instances`` (bboxes, scores, labels, bool masks at the original size,
-``instances_id``), which mmdet's ``YouTubeVISMetric``, ``tools/test_tracking.py`` and
-``TrackLocalVisualizer`` consume unchanged.
+``instances_id``), which ``YTVISMetric`` (and mmdet's ``YouTubeVISMetric``),
+``tools/test_tracking.py`` and ``TrackLocalVisualizer`` consume unchanged.
 """
 from typing import List, Tuple
 

@@ -1,0 +1,179 @@
+"""``YTVISMetric``: YouTube-VIS AP/AR of predicted videos, computed locally by
+:func:`mmsgnet.evaluation.ytvis_eval.evaluate_ytvis` (works on any NumPy), and/or the
+results file and submission zip for the evaluation server.
+
+It takes the same inputs as mmdet's ``YouTubeVISMetric`` (whole videos of ``TrackDataSample``
+frames with ``pred_track_instances`` and the raw GT ``instances``), but keeps everything a video
+needs in its own entry of ``self.results``, so ``evaluate`` can run any number of times in a
+process (validation during training), and it uses the GT mask areas, not box areas.
+"""
+import json
+import os
+import os.path as osp
+import tempfile
+import zipfile
+from typing import Callable, Dict, List, Optional, Sequence
+
+import pycocotools.mask as mask_util
+from mmengine.logging import MMLogger
+from mmengine.utils import mkdir_or_exist
+
+from mmdet.evaluation.metrics.base_video_metric import BaseVideoMetric
+from mmdet.registry import METRICS
+from .ytvis_eval import STAT_NAMES, evaluate_ytvis, format_summary, to_rle
+from .ytvis_results import video_to_ytvis_results
+
+DEFAULT_ITEMS = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'AR1', 'AR10')
+
+
+def video_ground_truth(frames: Sequence, video_id: int, cat_ids: Sequence[int]) -> List[dict]:
+    """GT tracks of one video in the official YouTube-VIS format (without ``id``).
+
+    Args:
+        frames (Sequence): The video's ``DetDataSample`` s in frame order, each with
+            ``ori_shape`` and the raw ``instances`` (``instance_id``, ``bbox_label``, ``bbox``
+            xyxy, ``mask`` as polygons or RLE, ``ignore_flag``) as mmdet's video datasets give.
+        video_id (int): The video's id.
+        cat_ids (Sequence[int]): Category id of each label.
+
+    Returns:
+        list[dict]: One track per ``instance_id``: ``video_id``, ``category_id`` and ``iscrowd``
+        (``ignore_flag``) of its first frame, and per frame ``segmentations`` (RLE),
+        ``areas`` (mask areas) and ``bboxes`` (xywh), None where the object is absent.
+    """
+    tracks = {}
+    for t, frame in enumerate(frames):
+        height, width = frame.ori_shape[:2]
+        for instance in frame.get('instances', None) or []:
+            if 'mask' not in instance:
+                raise ValueError(f'a GT instance of video_id={video_id} has no mask. Fix: load '
+                                 'the annotations with masks (LoadTrackAnnotations with_mask=True'
+                                 ' and a dataset with segmentations).')
+            track = tracks.setdefault(instance['instance_id'], dict(
+                video_id=video_id, category_id=int(cat_ids[instance['bbox_label']]),
+                iscrowd=int(instance.get('ignore_flag', 0)), segmentations=[None] * len(frames),
+                areas=[None] * len(frames), bboxes=[None] * len(frames)))
+            rle = to_rle(instance['mask'], height, width)
+            x1, y1, x2, y2 = instance['bbox']
+            track['segmentations'][t] = rle
+            track['areas'][t] = float(mask_util.area(rle)) if rle else None
+            track['bboxes'][t] = [x1, y1, x2 - x1, y2 - y1]
+    return list(tracks.values())
+
+
+def _write_atomically(path: str, write: Callable[[str], None]) -> None:
+    """Let ``write`` fill a temporary file beside ``path``, then rename it to ``path``."""
+    directory = osp.dirname(osp.abspath(path))
+    mkdir_or_exist(directory)
+    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=osp.basename(path) + '.', suffix='.tmp')
+    os.close(fd)
+    try:
+        write(tmp_path)
+        os.replace(tmp_path, path)
+    finally:
+        if osp.exists(tmp_path):
+            os.remove(tmp_path)
+
+
+def write_submission(records: List[dict], outfile_prefix: str) -> str:
+    """Write ``{outfile_prefix}.json`` and ``{outfile_prefix}.submission_file.zip`` (the
+    records as ``results.json``, what the YouTube-VIS server takes), each atomically.
+
+    Returns:
+        str: The zip's path.
+    """
+    def dump(path):
+        with open(path, 'w') as f:
+            json.dump(records, f)
+
+    def zip_json(path):
+        with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as zf:
+            zf.write(f'{outfile_prefix}.json', 'results.json')
+
+    _write_atomically(f'{outfile_prefix}.json', dump)
+    _write_atomically(f'{outfile_prefix}.submission_file.zip', zip_json)
+    return f'{outfile_prefix}.submission_file.zip'
+
+
+@METRICS.register_module()
+class YTVISMetric(BaseVideoMetric):
+    """YouTube-VIS video instance segmentation AP/AR (official ``YTVOSeval`` definition).
+
+    Needs whole videos per sample (the video datasets in test mode, ``DefaultSampler``).
+
+    Args:
+        metric_items (Sequence[str]): Numbers to return, from ``STAT_NAMES`` (AP, AP50, AP75,
+            APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl). Default the first eight.
+        outfile_prefix (str, optional): Also write ``{prefix}.json`` (results) and
+            ``{prefix}.submission_file.zip`` (``results.json`` for the server).
+        format_only (bool): Only write the files, return no numbers (splits without public
+            GT, such as the official valid/test). Needs ``outfile_prefix``. Default False.
+        collect_device (str): 'cpu' or 'gpu', to gather results across ranks. Default 'cpu'.
+        prefix (str, optional): Prefix of the metric names; default 'youtube_vis'.
+    """
+    default_prefix: Optional[str] = 'youtube_vis'
+
+    def __init__(self, metric_items: Sequence[str] = DEFAULT_ITEMS,
+                 outfile_prefix: Optional[str] = None, format_only: bool = False,
+                 collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        unknown = [item for item in metric_items if item not in STAT_NAMES]
+        if unknown:
+            raise ValueError(f'YTVISMetric: unknown metric_items {unknown}. Fix: choose from '
+                             f'{list(STAT_NAMES)}.')
+        if format_only and outfile_prefix is None:
+            raise ValueError('YTVISMetric(format_only=True) only writes the results, but no '
+                             'outfile_prefix was given. Fix: set outfile_prefix, e.g. '
+                             "'./work_dirs/youtube_vis_results'.")
+        self.metric_items = list(metric_items)
+        self.outfile_prefix = outfile_prefix
+        self.format_only = format_only
+
+    def _cat_ids(self) -> List[int]:
+        """Category id of each label: ``dataset_meta['cat_ids']`` if given, else label + 1."""
+        if not self.dataset_meta or 'classes' not in self.dataset_meta:
+            raise ValueError('YTVISMetric needs dataset_meta with the classes. Fix: the runner '
+                             'sets it from the dataset; otherwise set metric.dataset_meta = '
+                             'dict(classes=(...)).')
+        classes = self.dataset_meta['classes']
+        return list(self.dataset_meta.get('cat_ids') or range(1, len(classes) + 1))
+
+    def process_video(self, data_samples: Sequence) -> None:
+        """Store one whole video: its info, GT tracks and predicted tracks."""
+        first = data_samples[0]
+        video_id, cat_ids = int(first.video_id), self._cat_ids()
+        self.results.append(dict(
+            video=dict(id=video_id, height=int(first.ori_shape[0]),
+                       width=int(first.ori_shape[1]), length=len(data_samples)),
+            annotations=video_ground_truth(data_samples, video_id, cat_ids),
+            predictions=video_to_ytvis_results(data_samples, video_id, cat_ids)))
+
+    def process_image(self, data_samples: Sequence, ori_video_len: int) -> None:
+        raise ValueError(
+            f'YTVISMetric got {len(data_samples)} of the {ori_video_len} frames of video_id='
+            f'{data_samples[0].video_id}; it needs whole videos. Fix: evaluate with the video '
+            'dataset in test mode, DefaultSampler and batch size 1, as '
+            'configs/_base_/datasets/youtube_vis_2019.py does.')
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        """Numbers of ``metric_items`` over all videos (each counted once); writes the results
+        files first when ``outfile_prefix`` is set."""
+        videos = list({video['video']['id']: video for video in reversed(results)}.values())
+        videos.sort(key=lambda video: video['video']['id'])
+        predictions = [record for video in videos for record in video['predictions']]
+        logger = MMLogger.get_current_instance()
+        if self.outfile_prefix is not None:
+            zip_path = write_submission(predictions, self.outfile_prefix)
+            logger.info(f'YouTube-VIS results of {len(videos)} videos written to {zip_path}.')
+        if self.format_only:
+            return {}
+        annotations = [dict(track, id=i + 1) for i, track in
+                       enumerate(track for video in videos for track in video['annotations'])]
+        classes = self.dataset_meta['classes']
+        gt = dict(videos=[video['video'] for video in videos], annotations=annotations,
+                  categories=[dict(id=cat_id, name=name)
+                              for cat_id, name in zip(self._cat_ids(), classes)])
+        stats = evaluate_ytvis(gt, predictions)
+        logger.info(f'YouTube-VIS segm evaluation of {len(videos)} videos:\n'
+                    + format_summary(stats))
+        return {item: stats[item] for item in self.metric_items}

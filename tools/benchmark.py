@@ -21,8 +21,6 @@ mmdet configs can be named with the ``mmdet::`` prefix, e.g.
 ``mmdet::yolact/yolact_r50_1xb8-55e_coco.py``.
 """
 import argparse
-import json
-import os
 import os.path as osp
 import statistics
 import sys
@@ -234,10 +232,8 @@ def main(argv=None):
                 f" at {a['pinned_detections']} detections"
             print(f'ratio (first / second, median time){pinned}: {ratio:.3f}')
     if args.json:
-        tmp = f'{args.json}.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(report, f, indent=2)
-        os.replace(tmp, args.json)
+        from mmsgnet.datasets import dump_json_atomic
+        dump_json_atomic(report, args.json)
         print(f'figures written to {args.json}')
     return report
 

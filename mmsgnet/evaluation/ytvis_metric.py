@@ -7,19 +7,17 @@ frames with ``pred_track_instances`` and the raw GT ``instances``), but keeps ev
 needs in its own entry of ``self.results``, so ``evaluate`` can run any number of times in a
 process (validation during training), and it uses the GT mask areas, not box areas.
 """
-import json
 import os
 import os.path as osp
-import tempfile
 import zipfile
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import pycocotools.mask as mask_util
 from mmengine.logging import MMLogger
-from mmengine.utils import mkdir_or_exist
 
 from mmdet.evaluation.metrics.base_video_metric import BaseVideoMetric
 from mmdet.registry import METRICS
+from mmsgnet.datasets.coco_format import dump_json_atomic
 from .ytvis_eval import STAT_NAMES, evaluate_ytvis, format_summary, to_rle
 from .ytvis_results import video_to_ytvis_results
 
@@ -61,20 +59,6 @@ def video_ground_truth(frames: Sequence, video_id: int, cat_ids: Sequence[int]) 
     return list(tracks.values())
 
 
-def _write_atomically(path: str, write: Callable[[str], None]) -> None:
-    """Let ``write`` fill a temporary file beside ``path``, then rename it to ``path``."""
-    directory = osp.dirname(osp.abspath(path))
-    mkdir_or_exist(directory)
-    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=osp.basename(path) + '.', suffix='.tmp')
-    os.close(fd)
-    try:
-        write(tmp_path)
-        os.replace(tmp_path, path)
-    finally:
-        if osp.exists(tmp_path):
-            os.remove(tmp_path)
-
-
 def write_submission(records: List[dict], outfile_prefix: str) -> str:
     """Write ``{outfile_prefix}.json`` and ``{outfile_prefix}.submission_file.zip`` (the
     records as ``results.json``, what the YouTube-VIS server takes), each atomically.
@@ -82,17 +66,17 @@ def write_submission(records: List[dict], outfile_prefix: str) -> str:
     Returns:
         str: The zip's path.
     """
-    def dump(path):
-        with open(path, 'w') as f:
-            json.dump(records, f)
-
-    def zip_json(path):
-        with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as zf:
-            zf.write(f'{outfile_prefix}.json', 'results.json')
-
-    _write_atomically(f'{outfile_prefix}.json', dump)
-    _write_atomically(f'{outfile_prefix}.submission_file.zip', zip_json)
-    return f'{outfile_prefix}.submission_file.zip'
+    json_path = dump_json_atomic(records, f'{outfile_prefix}.json')
+    zip_path = f'{outfile_prefix}.submission_file.zip'
+    tmp_path = f'{zip_path}.{os.getpid()}.tmp'
+    try:
+        with zipfile.ZipFile(tmp_path, 'w', zipfile.ZIP_DEFLATED) as zf:
+            zf.write(json_path, 'results.json')
+        os.replace(tmp_path, zip_path)
+    finally:
+        if osp.exists(tmp_path):
+            os.remove(tmp_path)
+    return zip_path
 
 
 @METRICS.register_module()

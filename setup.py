@@ -23,7 +23,7 @@ setup(
         'mmengine==0.10.7', 'mmcv==2.1.0', 'mmdet==3.3.0', 'pycocotools>=2.0.10',
         'numpy', 'tqdm'
     ],
-    extras_require={'tests': ['pytest']},
+    extras_require={'tests': ['pytest', 'pytest-xdist']},
     license='Apache License 2.0',
     zip_safe=False,
 )

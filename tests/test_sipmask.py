@@ -45,6 +45,28 @@ def test_feature_align_with_zero_offsets_is_a_plain_3x3_conv():
     assert not torch.allclose(align(x, box), expected)
 
 
+def test_fast_nms_class_agnostic_keeps_one_class_per_object():
+    """FastNMS is class by class (authors); ``class_agnostic=True`` lets an object detected
+    as two classes keep only its best class, with the params and location of that detection."""
+    from mmengine.config import ConfigDict
+    cfg = Config.fromfile(SMALL_CONFIG)
+    head = build_random_model(cfg).bbox_head
+    boxes = torch.tensor([[0., 0., 40., 40.], [1., 1., 41., 41.], [60., 60., 90., 90.]])
+    scores = torch.tensor([[0.9, 0.0, 0.8], [0.0, 0.7, 0.0], [0.0, 0.0, 0.6]])
+    params = torch.arange(3.)[:, None].repeat(1, head.num_params)
+    locs = torch.tensor([[20., 20., 8., 8.], [21., 21., 8., 8.], [75., 75., 16., 16.]])
+    test_cfg = dict(score_thr=0.1, max_per_img=10, fast_nms=dict(iou_thr=0.5, top_k=10))
+    per_class = head._fast_nms(boxes, scores, params, locs, ConfigDict(test_cfg))
+    assert sorted(zip(per_class.labels.tolist(), per_class.params[:, 0].tolist())) == [
+        (0, 0.), (1, 1.), (2, 0.), (2, 2.)]
+    test_cfg['fast_nms']['class_agnostic'] = True
+    agnostic = head._fast_nms(boxes, scores, params, locs, ConfigDict(test_cfg))
+    assert sorted(zip(agnostic.labels.tolist(), agnostic.params[:, 0].tolist(),
+                      agnostic.scores.tolist())) == [(0, 0., pytest.approx(0.9)),
+                                                     (2, 2., pytest.approx(0.6))]
+    assert agnostic.priors.tolist() == [[20., 20., 8., 8.], [75., 75., 16., 16.]]
+
+
 def test_all_paper_configs_exist():
     names = {osp.basename(p) for p in SIPMASK_CONFIGS}
     for expected in ('sipmask_r50-caffe_fpn_gn-head_1x_coco.py',

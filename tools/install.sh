@@ -81,9 +81,9 @@ else
   fi
 fi
 
-say "4/5 mmengine 0.10.7, mmdet 3.3.0, pycocotools, pytest, and mmsgnet (editable)"
+say "4/5 mmengine 0.10.7, mmdet 3.3.0, pycocotools, pytest (+ xdist), and mmsgnet (editable)"
 "${PIP[@]}" "setuptools>=77.0.3,<82" "torch==${TORCH_VERSION}" mmengine==0.10.7 mmdet==3.3.0 \
-  "pycocotools>=2.0.10" pytest tqdm
+  "pycocotools>=2.0.10" pytest pytest-xdist tqdm
 "${PIP[@]}" --no-build-isolation --no-deps -e "$here"
 
 say "5/5 verifying the installation"

@@ -262,17 +262,25 @@ class InstanceFCOSHead(FCOSHead):
 
     def _fast_nms(self, boxes: Tensor, scores: Tensor, params: Tensor, locs: Tensor,
                   cfg: ConfigType) -> InstanceData:
-        """YOLACT's FastNMS on cls x centerness scores (SipMask real-time configs)."""
+        """YOLACT's FastNMS on cls x centerness scores (SipMask real-time configs).
+
+        ``fast_nms.class_agnostic=True`` suppresses across classes: each location competes
+        with its best class only (default False: class by class, as the authors)."""
         nms_cfg = cfg.fast_nms
         # carry params and the location (x, y, stride) along through mmdet's fast_nms
         carried = torch.cat([params, locs], dim=1)
+        if nms_cfg.get('class_agnostic', False):
+            scores, best_labels = scores.max(dim=1, keepdim=True)
+            carried = torch.cat([carried, best_labels.to(carried)], dim=1)
         padded = torch.cat([scores, scores.new_zeros(scores.shape[0], 1)], dim=1)
         det_bboxes, det_labels, det_carried = fast_nms(
             boxes, padded, carried, cfg.score_thr, nms_cfg.iou_thr, nms_cfg.top_k,
             cfg.get('max_per_img', 100))
+        if nms_cfg.get('class_agnostic', False):
+            det_labels = det_carried[:, -1].long()
         return InstanceData(bboxes=det_bboxes[:, :4], scores=det_bboxes[:, 4],
                             labels=det_labels, params=det_carried[:, :self.num_params],
-                            priors=det_carried[:, self.num_params:])
+                            priors=det_carried[:, self.num_params:self.num_params + locs.shape[1]])
 
 
 def _match_gt_boxes(target_boxes: Tensor, labels: Tensor, gt_boxes: Tensor,

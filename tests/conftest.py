@@ -2,9 +2,10 @@
 
 The README's test command runs the suite in 2 worker processes (pytest-xdist,
 ``-n 2 --maxschedchunk 1``): on small CPU tensors torch gains little from a second thread but
-two processes double the throughput. Each worker then uses one torch thread, and the longest
-tests (the learning tests, minutes each) are collected first so that each worker starts with
-one of them while the other tests fill in around them.
+two processes double the throughput. Each worker then uses one torch thread, and the
+longest tests (the learning tests, minutes each) come first, interleaved with short ones: xdist
+hands each worker its first two tests at once, so the order long, short, long, short, ...
+starts each worker on a different long test.
 """
 import os
 
@@ -24,4 +25,9 @@ def pytest_collection_modifyitems(session, config, items):
     def minutes(item):
         return max([m for key, m in LONG_TESTS if key in item.nodeid] or [0])
 
-    items.sort(key=minutes, reverse=True)  # stable: the others keep their order
+    long = sorted((i for i in items if minutes(i)), key=minutes, reverse=True)
+    short = [i for i in items if not minutes(i)]
+    order = []
+    for k, item in enumerate(long):
+        order += [item] + short[k:k + 1]
+    items[:] = order + short[len(long):]

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Quick start on CPU, no download: generate YouTube-VIS-format videos, train the small SG-Net,
 # evaluate it with the local YouTube-VIS metric (prints the AP table), and render the demo
-# video of a held-out video. About 10-15 minutes on 2 CPU cores.
+# video of a held-out video. About 11 minutes on 2 CPU cores.
 #
 #   bash tools/quick_start.sh            # from the repository root, in the installed venv
 #
 # Env: WORK_DIR (work_dirs/quick_start); DATA (data/generated_ytvis, the config's data_root;
-# reused when already there); MAX_ITERS (the config's 1200; fewer for a smoke run).
+# reused when already there); MAX_ITERS (the config's 2400; fewer for a smoke run).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
-CONFIG=configs/sgnet/sgnet_r18_fpn_generated-ytvis.py
+CONFIG=configs/sgnet/sgnet_r18_fpn_2x_generated-ytvis.py
 DATA=${DATA:-data/generated_ytvis}
 WORK_DIR=${WORK_DIR:-work_dirs/quick_start}
 OPTIONS=("train_dataloader.dataset.data_root=$DATA/" "val_dataloader.dataset.data_root=$DATA/"

@@ -115,8 +115,8 @@ def build_model(config, checkpoint, device, num_dets=None):
     from mmengine.registry import init_default_scope
     from mmengine.runner import load_checkpoint
 
-    import mmsgnet  # noqa: F401
     from mmdet.registry import MODELS
+    from mmsgnet.datasets import inference_pipeline  # (registers the plugin)
     cfg = Config.fromfile(resolve_config(config))
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     if checkpoint is None:
@@ -129,12 +129,7 @@ def build_model(config, checkpoint, device, num_dets=None):
     else:
         model.init_weights()
     is_video = 'tracker' in cfg.model
-    pipeline = []
-    for t in cfg.test_dataloader.dataset.pipeline:
-        if t['type'] == 'TransformBroadcaster':
-            t['transforms'] = [x for x in t['transforms'] if x['type'] != 'LoadTrackAnnotations']
-        if t['type'] not in ('LoadAnnotations', 'LoadTrackAnnotations'):
-            pipeline.append(t)
+    pipeline = inference_pipeline(cfg.test_dataloader.dataset.pipeline)
     return model.to(device).eval(), Compose(pipeline), is_video
 
 

@@ -58,8 +58,6 @@ IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp')
 FOURCC_BY_EXTENSION = {'.mp4': 'mp4v', '.m4v': 'mp4v', '.mov': 'mp4v', '.mkv': 'mp4v',
                        '.avi': 'MJPG'}
 DEFAULT_FOLDER_FPS = 6.0
-IMAGE_LOADERS = ('LoadImageFromFile', 'StrictLoadImageFromFile', 'LoadImageFromNDArray')
-ANNOTATION_LOADERS = ('LoadAnnotations', 'LoadTrackAnnotations')
 MAX_KEYS_NAMED = 3
 
 
@@ -234,28 +232,15 @@ def build_frame_pipeline(cfg):
     """The config's test pipeline fed with a decoded frame: the image loader becomes
     ``LoadImageFromNDArray`` and annotation loaders are dropped."""
     from mmengine.dataset import Compose
+
+    from mmsgnet.datasets import inference_pipeline
     pipeline = cfg.get('test_dataloader', {}).get('dataset', {}).get('pipeline')
     if not pipeline or pipeline[-1]['type'] != 'PackTrackInputs' or not any(
             t['type'] == 'TransformBroadcaster' for t in pipeline):
         raise DemoError('the config\'s test_dataloader.dataset.pipeline is not a video '
                         'pipeline (TransformBroadcaster(...) then PackTrackInputs); use a '
                         'video config or fix its test pipeline')
-    steps = []
-    for transform in pipeline:
-        transform = transform.copy()
-        if transform['type'] == 'TransformBroadcaster':
-            transform['transforms'] = _frame_transforms(transform['transforms'])
-        if transform['type'] not in ANNOTATION_LOADERS:
-            steps.append(transform)
-    return Compose(steps)
-
-
-def _frame_transforms(transforms: Sequence[dict]) -> List[dict]:
-    """A broadcaster's transforms with the decoded frame as input (keeps ``to_float32``)."""
-    loaders = [t for t in transforms if t['type'] in IMAGE_LOADERS]
-    to_float32 = bool(loaders and loaders[0].get('to_float32', False))
-    kept = [t for t in transforms if t['type'] not in ANNOTATION_LOADERS + IMAGE_LOADERS]
-    return [dict(type='LoadImageFromNDArray', to_float32=to_float32)] + kept
+    return Compose(inference_pipeline(pipeline, from_ndarray=True))
 
 
 def read_checkpoint(path: str):
@@ -398,29 +383,6 @@ def _draw_label(img: np.ndarray, text: str, corner: tuple, color: tuple) -> None
 
 
 # ------------------------------------------------------------------ outputs
-class RleFrame:
-    """A frame's tracked instances with RLE-compressed masks (a long video's predictions
-    stay small); ``masks`` decodes them for :func:`video_to_ytvis_results`."""
-
-    def __init__(self, pred):
-        from mmsgnet.evaluation import encode_rle
-        self.rles = [encode_rle(m) for m in pred.masks.numpy()]
-        self.height, self.width = pred.masks.shape[1:]
-        self.scores, self.labels = pred.scores.numpy(), pred.labels.numpy()
-        self.instances_id = pred.instances_id.numpy()
-
-    def __len__(self) -> int:
-        return len(self.rles)
-
-    @property
-    def masks(self) -> np.ndarray:
-        import pycocotools.mask as mask_util
-        if not self.rles:
-            return np.zeros((0, self.height, self.width), dtype=bool)
-        rles = [dict(r, counts=r['counts'].encode()) for r in self.rles]
-        return mask_util.decode(rles).transpose(2, 0, 1).astype(bool)
-
-
 def check_output_folder(path: str) -> None:
     """Create the folder of ``path`` and make sure a file can be written there."""
     folder = osp.dirname(osp.abspath(path))
@@ -484,17 +446,20 @@ def video_json(source: FrameSource, frames: Sequence, classes) -> dict:
 
 # ------------------------------------------------------------------ main
 def render_video(model, pipeline, source: FrameSource, output: VideoOutput, classes,
-                 score_thr: float, keep_tracks: bool) -> List[RleFrame]:
+                 score_thr: float, keep_tracks: bool) -> list:
     """Predict the frames in order, write each one drawn to ``output``; returns the frames'
-    tracked instances when ``keep_tracks`` (for the JSON), else an empty list."""
+    tracked instances when ``keep_tracks`` (for the JSON; masks as RLE, so that a long video's
+    predictions stay small), else an empty list."""
     from mmengine.utils import ProgressBar
+
+    from mmsgnet.evaluation import encode_frame
     kept = []
     progress = ProgressBar(source.num_frames, file=sys.stdout)
     for frame_id, img in enumerate(source.frames):
         pred = predict_frame(model, pipeline, img, frame_id, source.num_frames)
         output.write(draw_tracks(img, pred, classes, score_thr))
         if keep_tracks:
-            kept.append(RleFrame(pred))
+            kept.append(encode_frame(pred))
         progress.update()
     sys.stdout.write('\n')
     return kept

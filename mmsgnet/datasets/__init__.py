@@ -7,7 +7,7 @@ from .strict_datasets import StrictCocoDataset, StrictYouTubeVISDataset
 from .synthetic import (COCO_ANN_FILE, COCOVID_ANN_FILE, YTVIS_ANN_FILE, generate_coco_instance,
                         generate_youtube_vis, ytvis_class_names)
 from .synthetic_render import SHAPES
-from .transforms import StrictLoadImageFromFile
+from .transforms import StrictLoadImageFromFile, inference_pipeline
 from .validation import (AnnotationFileError, detect_annotation_format, load_annotation_json,
                          validate_annotation_file, validate_annotations,
                          validate_coco_instance_file, validate_cocovid_file, validate_ytvis_file)
@@ -15,7 +15,7 @@ from .ytvis_convert import convert_ytvis_to_cocovid, ytvis_to_cocovid
 
 __all__ = [
     'AnnotationFileError', 'ImageFileError', 'StrictCocoDataset', 'StrictYouTubeVISDataset',
-    'StrictLoadImageFromFile', 'SHAPES', 'COCO_ANN_FILE', 'YTVIS_ANN_FILE', 'COCOVID_ANN_FILE',
+    'StrictLoadImageFromFile', 'inference_pipeline', 'SHAPES', 'COCO_ANN_FILE', 'YTVIS_ANN_FILE', 'COCOVID_ANN_FILE',
     'generate_coco_instance', 'generate_youtube_vis', 'ytvis_class_names',
     'convert_ytvis_to_cocovid', 'ytvis_to_cocovid', 'validate_annotations',
     'validate_annotation_file', 'validate_coco_instance_file', 'validate_cocovid_file',

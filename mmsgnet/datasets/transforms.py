@@ -1,5 +1,6 @@
-"""Image loading that names the file when it cannot be read."""
-from typing import Optional
+"""Image loading that names the file when it cannot be read; test pipelines for inference."""
+import copy
+from typing import List, Optional, Sequence
 
 import mmcv
 import mmengine.fileio as fileio
@@ -67,3 +68,32 @@ class StrictLoadImageFromFile(LoadImageFromFile):
         results['img_shape'] = image.shape[:2]
         results['ori_shape'] = image.shape[:2]
         return results
+
+
+IMAGE_LOADERS = ('LoadImageFromFile', 'StrictLoadImageFromFile', 'LoadImageFromNDArray')
+ANNOTATION_LOADERS = ('LoadAnnotations', 'LoadTrackAnnotations')
+
+
+def inference_pipeline(pipeline: Sequence[dict], from_ndarray: bool = False) -> List[dict]:
+    """A config's test pipeline for inputs without annotations: the annotation loaders are
+    dropped (also inside ``TransformBroadcaster``); with ``from_ndarray`` the image loader
+    becomes ``LoadImageFromNDArray`` (keeping ``to_float32``), for decoded frames.
+
+    Args:
+        pipeline (Sequence[dict]): Transform configs (not modified).
+        from_ndarray (bool): Inputs are arrays in ``img`` instead of paths. Default False.
+    """
+    def strip(transforms):
+        kept = [t for t in transforms if t['type'] not in ANNOTATION_LOADERS]
+        if from_ndarray:
+            loaders = [t for t in kept if t['type'] in IMAGE_LOADERS]
+            to_float32 = bool(loaders and loaders[0].get('to_float32', False))
+            kept = [dict(type='LoadImageFromNDArray', to_float32=to_float32)] + [
+                t for t in kept if t['type'] not in IMAGE_LOADERS]
+        return kept
+
+    pipeline = copy.deepcopy(list(pipeline))
+    for transform in pipeline:
+        if transform['type'] == 'TransformBroadcaster':
+            transform['transforms'] = strip(transform['transforms'])
+    return [t for t in pipeline if t['type'] not in ANNOTATION_LOADERS]

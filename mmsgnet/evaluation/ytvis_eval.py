@@ -22,6 +22,8 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 import pycocotools.mask as mask_util
 
+from mmsgnet.datasets.coco_format import segmentation_to_rle
+
 IOU_THRS = np.linspace(0.5, 0.95, 10)
 REC_THRS = np.linspace(0.0, 1.0, 101)
 MAX_DETS = (1, 10, 100)
@@ -40,13 +42,7 @@ STAT_NAMES = tuple(row[0] for row in SUMMARY)
 def to_rle(segm, height: int, width: int) -> Optional[dict]:
     """One frame's segmentation (polygons, uncompressed or compressed RLE; None or empty when
     the object is absent) -> compressed RLE, or None."""
-    if not segm:
-        return None
-    if isinstance(segm, list):  # polygons
-        return mask_util.merge(mask_util.frPyObjects(segm, height, width))
-    if isinstance(segm['counts'], list):  # uncompressed RLE
-        return mask_util.frPyObjects(segm, height, width)
-    return segm
+    return segmentation_to_rle(segm, height, width) if segm else None
 
 
 def mean_track_area(rles: Sequence[Optional[dict]],

@@ -9,11 +9,28 @@ per-frame labels (ties -> the smaller label). Shared by the YouTube-VIS metric a
 demo, for every VIS model of this package.
 """
 from collections import defaultdict
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, NamedTuple, Optional, Sequence
 
 import numpy as np
 
 from mmsgnet.datasets.coco_format import encode_rle
+
+
+class EncodedFrame(NamedTuple):
+    """One frame's tracked instances with the masks as RLE (JSON-ready, small in memory)."""
+    rles: List[dict]
+    scores: np.ndarray  # (N,)
+    labels: np.ndarray  # (N,)
+    instances_id: np.ndarray  # (N,)
+
+
+def encode_frame(frame) -> EncodedFrame:
+    """An ``InstanceData`` (or ``DetDataSample`` with ``pred_track_instances``) with bool
+    ``masks`` (N, H, W), ``scores``, ``labels`` and ``instances_id`` -> :class:`EncodedFrame`."""
+    pred = getattr(frame, 'pred_track_instances', frame)
+    masks = _numpy(pred.masks) if len(pred) else []
+    return EncodedFrame([encode_rle(mask) for mask in masks], _numpy(pred.scores),
+                        _numpy(pred.labels), _numpy(pred.instances_id))
 
 
 def video_to_ytvis_results(frames: Sequence, video_id: int,
@@ -22,9 +39,8 @@ def video_to_ytvis_results(frames: Sequence, video_id: int,
     """Records of one video in the YouTube-VIS results format.
 
     Args:
-        frames (Sequence): Per frame, an ``InstanceData`` (or ``DetDataSample`` with
-            ``pred_track_instances``) with ``masks`` (N, H, W) bool, ``scores`` (N,),
-            ``labels`` (N,) and ``instances_id`` (N,), in frame order.
+        frames (Sequence): Per frame in frame order, an :class:`EncodedFrame` or what
+            :func:`encode_frame` takes.
         video_id (int): The video's id in the annotation file.
         cat_ids (Sequence[int], optional): Category id of each label; default ``label + 1``.
         with_track_id (bool): Also write the tracker's id as ``track_id`` (not part of the
@@ -35,17 +51,13 @@ def video_to_ytvis_results(frames: Sequence, video_id: int,
     """
     tracks = defaultdict(lambda: dict(labels=[], scores=[], segmentations={}))
     for t, frame in enumerate(frames):
-        pred = getattr(frame, 'pred_track_instances', frame)
-        if len(pred) == 0:
-            continue
-        masks = pred.masks.detach().cpu().numpy() if hasattr(pred.masks, 'detach') \
-            else np.asarray(pred.masks)
-        for mask, score, label, track_id in zip(masks, _numpy(pred.scores),
-                                                _numpy(pred.labels), _numpy(pred.instances_id)):
+        if not isinstance(frame, EncodedFrame):
+            frame = encode_frame(frame)
+        for rle, score, label, track_id in zip(*frame):
             track = tracks[int(track_id)]
             track['labels'].append(int(label))
             track['scores'].append(float(score))
-            track['segmentations'][t] = encode_rle(mask)
+            track['segmentations'][t] = rle
     results = []
     for track_id in sorted(tracks):
         track = tracks[track_id]

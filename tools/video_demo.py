@@ -383,19 +383,36 @@ def _draw_label(img: np.ndarray, text: str, corner: tuple, color: tuple) -> None
 
 
 # ------------------------------------------------------------------ outputs
-def check_output_folder(path: str) -> None:
-    """Create the folder of ``path`` and make sure a file can be written there."""
+def check_output_folder(path: str) -> Optional[str]:
+    """Create the folder of ``path`` and make sure a file can be written there; returns the
+    outermost folder this created (None when it already existed), for
+    :func:`remove_empty_folders` to take back on failure."""
     folder = osp.dirname(osp.abspath(path))
     if osp.exists(folder) and not osp.isdir(folder):
         raise DemoError(f'cannot write {path}: {folder} is a file, not a folder; pick '
                         'another output path')
+    created, parent = None, folder
+    while not osp.exists(parent):
+        created, parent = parent, osp.dirname(parent)
     try:
         os.makedirs(folder, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as err:
+        remove_empty_folders([created])
         raise DemoError(f'cannot write {path}: folder {folder} is not writable '
                         f'({err.strerror or err}); pick another output path') from err
+    return created
+
+
+def remove_empty_folders(tops) -> None:
+    """Remove each folder in ``tops`` (and its subfolders) if nothing was written there."""
+    for top in filter(None, tops):
+        for folder, _, _ in os.walk(top, topdown=False):
+            try:
+                os.rmdir(folder)
+            except OSError:  # not empty, or gone
+                pass
 
 
 class VideoOutput:
@@ -471,8 +488,19 @@ def run_demo(args) -> dict:
     device = args.device or default_device()
     check_device(device)
     source = open_frames(args.input)
-    for path in filter(None, (args.out, args.json)):
-        check_output_folder(path)
+    created = []
+    try:
+        for path in filter(None, (args.out, args.json)):
+            created.append(check_output_folder(path))
+        return write_outputs(args, device, source)
+    except BaseException:
+        remove_empty_folders(created)
+        raise
+
+
+def write_outputs(args, device: str, source: FrameSource) -> dict:
+    """Build the model, render ``source`` into ``--out`` and write ``--json``; a failure
+    leaves neither output behind."""
     cfg = load_vis_config(args.config, args.cfg_options)
     pipeline = build_frame_pipeline(cfg)
     model, meta = build_model(cfg, args.checkpoint, device)

@@ -49,9 +49,23 @@ def cpu_distributed_args(argv) -> list:
 
 def run_mmdet_tool(name: str) -> None:
     """Execute mmdet's ``tools/<name>`` as ``__main__`` with the current ``sys.argv``
-    (plus :func:`cpu_distributed_args`)."""
+    (plus :func:`cpu_distributed_args`), and destroy the process group it created, if any."""
     import mmsgnet  # noqa: F401  (registers the plugin)
     path = mmdet_tool_path(name)
     sys.argv += cpu_distributed_args(sys.argv)
     sys.argv[0] = path
-    runpy.run_path(path, run_name='__main__')
+    try:
+        runpy.run_path(path, run_name='__main__')
+    finally:
+        _destroy_process_group()
+
+
+def _destroy_process_group() -> None:
+    """Tear the default process group down while the interpreter is still alive.
+
+    mmdet's scripts never call ``destroy_process_group``; with gloo its C++ worker threads
+    then outlive Python finalization and the process can die with SIGABRT ("terminate called
+    without an active exception") after a successful run."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()

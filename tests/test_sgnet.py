@@ -150,8 +150,9 @@ def test_movement_targets_on_a_scripted_pair_of_frames():
     init_default_scope('mmdet')
     model = MODELS.build(cfg.model)
     key = DetDataSample(metainfo=dict(frame_id=5))
-    key.gt_instances = InstanceData(bboxes=torch.tensor([[10., 10., 30., 30.], [50., 50., 90., 70.]]),
-                                    labels=torch.tensor([0, 1]), instances_ids=torch.tensor([7, 9]))
+    key.gt_instances = InstanceData(
+        bboxes=torch.tensor([[10., 10., 30., 30.], [50., 50., 90., 70.]]),
+        labels=torch.tensor([0, 1]), instances_ids=torch.tensor([7, 9]))
     ref = DetDataSample(metainfo=dict(frame_id=3))
     ref.gt_instances = InstanceData(bboxes=torch.tensor([[0., 0., 20., 20.]]),
                                     labels=torch.tensor([0]), instances_ids=torch.tensor([7]))

@@ -123,7 +123,8 @@ def test_rescoring_head_trains_through_train_step():
     optim = torch.optim.SGD(model.parameters(), lr=0.0)
     from mmengine.optim import OptimWrapper
     losses = model.train_step(data, OptimWrapper(optim))
-    assert {'loss_cls', 'loss_bbox', 'loss_centerness', 'loss_mask', 'loss_mask_score'} <= set(losses)
+    assert {'loss_cls', 'loss_bbox', 'loss_centerness', 'loss_mask',
+            'loss_mask_score'} <= set(losses)
     assert all(torch.isfinite(v) for v in losses.values())
 
 
@@ -134,7 +135,8 @@ def _authors_state_dict(model, stacked_convs, rescoring=False, dcn_blocks=()):
     sd = {k: v.clone() for k, v in own.items() if k.startswith(('backbone.', 'neck.'))}
     for name in dcn_blocks:  # mmdet v1 DCN blocks: conv2 + a separate conv2_offset
         for p in ('weight', 'bias'):
-            sd[f'backbone.{name}.conv2_offset.{p}'] = sd.pop(f'backbone.{name}.conv2.conv_offset.{p}')
+            sd[f'backbone.{name}.conv2_offset.{p}'] = sd.pop(
+                f'backbone.{name}.conv2.conv_offset.{p}')
     head = {}
     for p in ('weight', 'bias'):  # towers: conv bias only without GN (bias=norm_cfg is None)
         for i in range(stacked_convs - 1):

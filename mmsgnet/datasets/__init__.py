@@ -15,7 +15,8 @@ from .ytvis_convert import convert_ytvis_to_cocovid, ytvis_to_cocovid
 
 __all__ = [
     'AnnotationFileError', 'ImageFileError', 'StrictCocoDataset', 'StrictYouTubeVISDataset',
-    'StrictLoadImageFromFile', 'inference_pipeline', 'SHAPES', 'COCO_ANN_FILE', 'YTVIS_ANN_FILE', 'COCOVID_ANN_FILE',
+    'StrictLoadImageFromFile', 'inference_pipeline', 'SHAPES', 'COCO_ANN_FILE', 'YTVIS_ANN_FILE',
+    'COCOVID_ANN_FILE',
     'generate_coco_instance', 'generate_youtube_vis', 'ytvis_class_names',
     'convert_ytvis_to_cocovid', 'ytvis_to_cocovid', 'validate_annotations',
     'validate_annotation_file', 'validate_coco_instance_file', 'validate_cocovid_file',

@@ -5,4 +5,7 @@ from .granularity_blender import (BoxPixels, GranularityBlender, canonical_cell,
 from .feature_align import FeatureAlign
 from .mask_rescoring import MaskRescoringHead
 
-__all__ = ['FeatureAlign', 'MaskRescoringHead', 'BoxPixels', 'GranularityBlender', 'canonical_cell', 'division_grid']
+__all__ = [
+    'FeatureAlign', 'MaskRescoringHead', 'BoxPixels', 'GranularityBlender', 'canonical_cell',
+    'division_grid'
+]

@@ -383,26 +383,28 @@ def _draw_label(img: np.ndarray, text: str, corner: tuple, color: tuple) -> None
 
 
 # ------------------------------------------------------------------ outputs
-def check_output_folder(path: str) -> Optional[str]:
-    """Create the folder of ``path`` and make sure a file can be written there; returns the
-    outermost folder this created (None when it already existed), for
-    :func:`remove_empty_folders` to take back on failure."""
+def check_output_folder(path: str) -> None:
+    """Create the folder of ``path`` and make sure a file can be written there."""
     folder = osp.dirname(osp.abspath(path))
     if osp.exists(folder) and not osp.isdir(folder):
         raise DemoError(f'cannot write {path}: {folder} is a file, not a folder; pick '
                         'another output path')
-    created, parent = None, folder
-    while not osp.exists(parent):
-        created, parent = parent, osp.dirname(parent)
     try:
         os.makedirs(folder, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as err:
-        remove_empty_folders([created])
         raise DemoError(f'cannot write {path}: folder {folder} is not writable '
                         f'({err.strerror or err}); pick another output path') from err
-    return created
+
+
+def missing_folder(path: str) -> Optional[str]:
+    """The outermost folder above ``path`` that does not exist yet (None if all do): what
+    writing ``path`` creates, and :func:`remove_empty_folders` takes back on failure."""
+    missing, folder = None, osp.dirname(osp.abspath(path))
+    while not osp.exists(folder):
+        missing, folder = folder, osp.dirname(folder)
+    return missing
 
 
 def remove_empty_folders(tops) -> None:
@@ -488,10 +490,11 @@ def run_demo(args) -> dict:
     device = args.device or default_device()
     check_device(device)
     source = open_frames(args.input)
-    created = []
+    outputs = list(filter(None, (args.out, args.json)))
+    created = [missing_folder(path) for path in outputs]
     try:
-        for path in filter(None, (args.out, args.json)):
-            created.append(check_output_folder(path))
+        for path in outputs:
+            check_output_folder(path)
         return write_outputs(args, device, source)
     except BaseException:
         remove_empty_folders(created)

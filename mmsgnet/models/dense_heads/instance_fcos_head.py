@@ -269,14 +269,15 @@ class InstanceFCOSHead(FCOSHead):
         nms_cfg = cfg.fast_nms
         # carry params and the location (x, y, stride) along through mmdet's fast_nms
         carried = torch.cat([params, locs], dim=1)
-        if nms_cfg.get('class_agnostic', False):
+        class_agnostic = nms_cfg.get('class_agnostic', False)
+        if class_agnostic:
             scores, best_labels = scores.max(dim=1, keepdim=True)
             carried = torch.cat([carried, best_labels.to(carried)], dim=1)
         padded = torch.cat([scores, scores.new_zeros(scores.shape[0], 1)], dim=1)
         det_bboxes, det_labels, det_carried = fast_nms(
             boxes, padded, carried, cfg.score_thr, nms_cfg.iou_thr, nms_cfg.top_k,
             cfg.get('max_per_img', 100))
-        if nms_cfg.get('class_agnostic', False):
+        if class_agnostic:
             det_labels = det_carried[:, -1].long()
         return InstanceData(bboxes=det_bboxes[:, :4], scores=det_bboxes[:, 4],
                             labels=det_labels, params=det_carried[:, :self.num_params],

@@ -11,7 +11,7 @@ from mmengine.structures import InstanceData
 
 import mmsgnet  # noqa: F401
 from vis_utils import make_short_video, predict_short_video
-from mmdet.registry import MODELS
+from mmdet.registry import DATASETS, MODELS, TRANSFORMS
 from mmdet.structures import DetDataSample
 from mmsgnet.models.layers import GranularityBlender, division_grid
 
@@ -163,6 +163,59 @@ def test_movement_targets_on_a_scripted_pair_of_frames():
     assert valid.tolist() == [True, False, True]  # instance 9 is not in the reference frame
     # centre (20, 20) - (10, 10) over a 2-frame gap = 5 px/frame = 0.625 stride units
     torch.testing.assert_close(targets[valid], torch.tensor([[0.625, 0.625], [0.625, 0.625]]))
+
+
+# ------------------------------------------------- reference frames (Eq. 4)
+def _training_pairs(config, root, num_frames):
+    """(key frame_id, reference frame_id, movement-target mask) of every key frame of the
+    generated video, through the config's own training pipeline and ``SGNet``."""
+    cfg = Config.fromfile(config)
+    init_default_scope('mmdet')
+    cfg.model.detector.backbone.init_cfg = None
+    model = MODELS.build(cfg.model)
+    dataset_cfg = cfg.train_dataloader.dataset
+    dataset_cfg.update(type='YouTubeVISDataset', data_root=str(root) + '/',
+                       ann_file='val/annotations/instances_cocovid.json',
+                       data_prefix=dict(img_path='val/JPEGImages/'),
+                       metainfo=dict(classes=('person', 'giant_panda', 'lizard')))
+    dataset = DATASETS.build(dataset_cfg)
+    pairs = []
+    for t in range(num_frames):
+        sample = dataset.prepare_data((0, t))['data_samples']  # key frame t of video 0
+        key = sample[sample.key_frames_inds[0]]
+        ref = sample[sample.ref_frames_inds[0]]
+        info = InstanceData(bboxes=torch.zeros(len(key.gt_instances), 4),
+                            gt_inds=torch.arange(len(key.gt_instances)),
+                            priors=torch.tensor([[0., 0., 8., 8.]]).repeat(
+                                len(key.gt_instances), 1))
+        _, valid = model.movement_targets(info, key, ref)
+        pairs.append((key.frame_id, ref.frame_id, valid))
+    return pairs
+
+
+@pytest.mark.parametrize('config', ['sgnet_r18_fpn_generated-ytvis.py',
+                                    'sgnet_r50_fpn_1xb8-12e_youtubevis2019.py'])
+def test_sgnet_configs_train_on_previous_frame_pairs(config, tmp_path):
+    """Eq. 4 trains D_t = o_t - o_{t-1}: every key frame t > 0 is paired with t - 1 (never
+    t + 1); the first frame is its own reference and gets no movement target."""
+    num_frames = 4
+    root = make_short_video(tmp_path, num_frames=num_frames)
+    for _ in range(3):  # the sampler is deterministic: no t + 1 in any draw
+        pairs = _training_pairs(osp.join(ROOT, 'configs', 'sgnet', config), root, num_frames)
+        assert [(k, r) for k, r, _ in pairs] == [(0, 0), (1, 0), (2, 1), (3, 2)]
+        assert not pairs[0][2].any()  # frame 0: no movement loss
+        assert all(valid.any() for _, _, valid in pairs[1:])  # frames 1-3: targets
+
+
+def test_previous_frame_sample_first_frame_modes():
+    sampler = TRANSFORMS.build(dict(type='PreviousFrameSample', first_frame='next_pair'))
+    assert sampler.sampling_frames(5, 0) == ([0, 1], [False, True])  # the pair (1, 0)
+    assert sampler.sampling_frames(5, 3) == ([2, 3], [False, True])
+    assert sampler.sampling_frames(1, 0) == ([0, 0], [True, False])  # one-frame video
+    default = TRANSFORMS.build(dict(type='PreviousFrameSample'))
+    assert default.sampling_frames(5, 0) == ([0, 0], [True, False])
+    with pytest.raises(ValueError, match='first_frame must be one of'):
+        TRANSFORMS.build(dict(type='PreviousFrameSample', first_frame='skip'))
 
 
 # ------------------------------------------------------------------- configs

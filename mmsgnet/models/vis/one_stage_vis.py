@@ -1,8 +1,9 @@
 """One-stage video instance segmentation: a one-stage instance segmentor run frame by frame
 plus a tracker (the skeleton shared by SG-Net and SipMask-VIS).
 
-Training takes (key, reference) frame pairs (mmdet's ``UniformRefFrameSample`` +
-``PackTrackInputs``): the detector's losses on the key frame plus the model's tracking loss.
+Training takes (key, reference) frame pairs (a reference sampler, mmdet's
+``UniformRefFrameSample`` or SG-Net's ``PreviousFrameSample``, + ``PackTrackInputs``): the
+detector's losses on the key frame plus the model's tracking loss.
 Inference predicts a video frame by frame and returns ``TrackDataSample`` s whose frames carry
 ``pred_track_instances`` (bboxes, scores, labels, bool masks at the original size,
 ``instances_id``), which ``YTVISMetric`` (and mmdet's ``YouTubeVISMetric``),

@@ -165,6 +165,40 @@ def test_movement_targets_on_a_scripted_pair_of_frames():
     torch.testing.assert_close(targets[valid], torch.tensor([[0.625, 0.625], [0.625, 0.625]]))
 
 
+def _pair(key_frame, ref_frame, key_boxes, ref_boxes, key_ids, ref_ids):
+    key = DetDataSample(metainfo=dict(frame_id=key_frame))
+    key.gt_instances = InstanceData(bboxes=torch.tensor(key_boxes),
+                                    labels=torch.zeros(len(key_boxes), dtype=torch.long),
+                                    instances_ids=torch.tensor(key_ids))
+    ref = DetDataSample(metainfo=dict(frame_id=ref_frame))
+    ref.gt_instances = InstanceData(bboxes=torch.tensor(ref_boxes),
+                                    labels=torch.zeros(len(ref_boxes), dtype=torch.long),
+                                    instances_ids=torch.tensor(ref_ids))
+    return key, ref
+
+
+@pytest.mark.parametrize('normalize', [True, False])
+def test_movement_target_points_forward_in_time_with_a_later_reference(normalize):
+    """D_t = o_t - o_{t-1} points from the earlier frame to the later one, also when the
+    reference comes after the key frame; without normalisation it spans the whole gap."""
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'sgnet', 'sgnet_r18_fpn_generated-ytvis.py'))
+    cfg.model.normalize_by_frame_gap = normalize
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg.model)
+    info = InstanceData(bboxes=torch.zeros(1, 4), gt_inds=torch.tensor([0]),
+                        priors=torch.tensor([[20., 20., 8., 8.]]))
+    # the object moves +16 px in x over frames 3 -> 5
+    early, late = [[0., 0., 20., 20.]], [[16., 0., 36., 20.]]
+    for key_frame, ref_frame, key_boxes, ref_boxes in ((5, 3, late, early),
+                                                       (3, 5, early, late)):
+        key, ref = _pair(key_frame, ref_frame, key_boxes, ref_boxes, [7], [7])
+        targets, valid = model.movement_targets(info, key, ref)
+        assert valid.tolist() == [True]
+        # 16 px over 2 frames: 8 px/frame = 1 stride unit; or 16 px = 2 units over the gap
+        expected = [[1.0, 0.0]] if normalize else [[2.0, 0.0]]
+        torch.testing.assert_close(targets, torch.tensor(expected))
+
+
 # ------------------------------------------------- reference frames (Eq. 4)
 def _training_pairs(config, root, num_frames):
     """(key frame_id, reference frame_id, movement-target mask) of every key frame of the

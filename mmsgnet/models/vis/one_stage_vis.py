@@ -126,7 +126,10 @@ class SGNet(OneStageVIS):
         tracker (dict): ``CenternessTracker`` config.
         loss_track (dict): Movement loss (paper Eq. 4: L1). Default ``L1Loss``.
         normalize_by_frame_gap (bool): Divide the target movement by the frame gap between
-            key and reference frame, i.e. learn the per-frame movement. Default True.
+            key and reference frame, i.e. learn the per-frame movement. False: the target is
+            the whole movement over the gap. Either way it points from the earlier frame to
+            the later one, as ``D_t = o_t - o_{t-1}``, whichever of key and reference comes
+            first. Default True (with ``PreviousFrameSample`` the gap is 1: no difference).
     """
 
     def __init__(self,
@@ -147,7 +150,10 @@ class SGNet(OneStageVIS):
         """Target movement (stride units) of each key-frame positive whose GT instance is
         also in the reference frame, and the mask of such positives.
 
-        target_k = (centre_key(k) - centre_ref(k)) / gap / stride, gap = frame_id difference.
+        target_k = (centre_key(k) - centre_ref(k)) / gap / stride with
+        gap = frame_id_key - frame_id_ref (signed), or ``/ sign(gap)`` instead of ``/ gap``
+        with ``normalize_by_frame_gap=False``: the movement from the earlier to the later
+        frame. A zero gap (a frame that is its own reference) gives no target.
         """
         key_gt, ref_gt = key_sample.gt_instances, ref_sample.gt_instances
         valid = info.bboxes.new_zeros(len(info), dtype=torch.bool)
@@ -162,7 +168,7 @@ class SGNet(OneStageVIS):
         ref_idx = same.float().argmax(dim=1)
         key_c = _box_centers(key_gt.bboxes.to(targets)[info.gt_inds])
         ref_c = _box_centers(ref_gt.bboxes.to(targets)[ref_idx])
-        scale = gap if self.normalize_by_frame_gap else 1
+        scale = gap if self.normalize_by_frame_gap else (1 if gap > 0 else -1)
         targets = (key_c - ref_c) / scale / info.priors[:, 2:4]
         return targets, valid
 

@@ -199,6 +199,28 @@ def test_movement_target_points_forward_in_time_with_a_later_reference(normalize
         torch.testing.assert_close(targets, torch.tensor(expected))
 
 
+def test_movement_loss_averages_the_l1_norm_over_positives():
+    """Eq. 4: L = 1/N sum_i ||D_i - (o_t - o_{t-1})||_1 over the N positives with a target
+    (not the mean over the 2N coordinates)."""
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'sgnet', 'sgnet_r18_fpn_generated-ytvis.py'))
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg.model)
+    num_attention = model.detector.bbox_head.num_attention
+    # key frame 4, reference frame 3: instance 7 moved (+8, -4) px, instance 9 (+24, +8) px,
+    # instance 5 is not in the reference frame (no target)
+    key, ref = _pair(4, 3, [[8., 0., 28., 20.], [64., 48., 104., 72.], [0., 0., 4., 4.]],
+                     [[0., 4., 20., 24.], [40., 40., 80., 64.]], [7, 9, 5], [7, 9])
+    params = torch.zeros(3, num_attention + 2)
+    params[:, -2:] = torch.tensor([[0.5, 0.5], [1.0, 1.0], [9., 9.]])  # predicted D
+    info = InstanceData(bboxes=torch.zeros(3, 4), gt_inds=torch.tensor([0, 1, 2]),
+                        priors=torch.tensor([[18., 10., 8., 8.], [84., 60., 16., 16.],
+                                             [2., 2., 8., 8.]]), params=params)
+    loss = model.track_loss(None, None, [key], [ref], [info])['loss_track']
+    # targets in stride units: (8, -4) / 8 = (1, -0.5); (24, 8) / 16 = (1.5, 0.5)
+    # L1 norms: |0.5 - 1| + |0.5 + 0.5| = 1.5; |1 - 1.5| + |1 - 0.5| = 1.0 -> mean 1.25
+    assert loss.item() == pytest.approx(1.25, rel=1e-5)
+
+
 # ------------------------------------------------- reference frames (Eq. 4)
 def _training_pairs(config, root, num_frames):
     """(key frame_id, reference frame_id, movement-target mask) of every key frame of the

@@ -124,7 +124,10 @@ class SGNet(OneStageVIS):
         detector (dict): A ``SingleStageInstanceSegmentor`` with ``SGNetHead`` and
             ``SGNetMaskHead``.
         tracker (dict): ``CenternessTracker`` config.
-        loss_track (dict): Movement loss (paper Eq. 4: L1). Default ``L1Loss``.
+        loss_track (dict): Movement loss (paper Eq. 4: L1). Default ``L1Loss``. It is summed
+            over the two coordinates of each positive and averaged over the positives
+            (``avg_factor``), i.e. the mean L1 norm of the 2-vector ``D - (o_t - o_{t-1})``
+            as Eq. 4 (mmdet's plain mean would divide by the 2N coordinates: half of it).
         normalize_by_frame_gap (bool): Divide the target movement by the frame gap between
             key and reference frame, i.e. learn the per-frame movement. False: the target is
             the whole movement over the gap. Either way it points from the earlier frame to
@@ -173,8 +176,8 @@ class SGNet(OneStageVIS):
         return targets, valid
 
     def track_loss(self, x, ref_imgs, key_samples, ref_samples, positive_infos) -> dict:
-        """Paper Eq. 4: L1 between predicted and target movement, averaged over the
-        key-frame positives whose instance is also in the reference frame."""
+        """Paper Eq. 4: ``1/N sum_i ||D_i - (o_t^i - o_{t-1}^i)||_1`` over the N key-frame
+        positives whose instance is also in the reference frame."""
         preds, targets = [], []
         for info, key, ref in zip(positive_infos, key_samples, ref_samples):
             target, valid = self.movement_targets(info, key, ref)
@@ -183,7 +186,7 @@ class SGNet(OneStageVIS):
         pred, target = torch.cat(preds), torch.cat(targets)
         if len(pred) == 0:  # keeps the graph connected for distributed training
             return dict(loss_track=sum(info.params.sum() for info in positive_infos) * 0)
-        return dict(loss_track=self.loss_track(pred, target))
+        return dict(loss_track=self.loss_track(pred, target, avg_factor=len(pred)))
 
     def frame_instances(self, instances, img_meta: dict, rescale: bool):
         scale = instances.bboxes.new_tensor(img_meta['scale_factor']) if rescale else 1.0

@@ -84,6 +84,26 @@ def test_all_paper_configs_exist():
     assert sum('_t5-weight' in n for n in names) == 4
 
 
+@pytest.mark.parametrize('name, align, grid, levels', [
+    ('t2-baseline', False, (1, 1), 1),  # YOLACT-like: no SP module at all
+    ('t2-sp', True, (2, 2), 1),  # + SP: feature alignment and 2x2 spatial coefficients
+    ('t2-sp-cbm', True, (2, 2), 3),  # + contextual basis masks (P3-P5)
+    ('t2-sp-cbm-wl', True, (2, 2), 3),
+])
+def test_table2_ablation_models_switch_both_halves_of_the_sp_module(name, align, grid, levels):
+    """SipMask Table 2: the baseline has neither half of the SP module (Sec. 3.1: feature
+    alignment + spatial coefficients); "+SP" adds both."""
+    config = osp.join(ROOT, 'configs', 'sipmask', 'ablations',
+                      f'sipmask_r50-caffe_fpn_gn-head_1x_coco_{name}.py')
+    model = build_random_model(Config.fromfile(config))
+    head = model.bbox_head
+    assert head.feature_align is align and hasattr(head, 'align') is align
+    # without alignment the classification tower keeps all its plain convs (YOLACT-like)
+    assert len(head.cls_convs) == head.stacked_convs - int(align)
+    assert head.grid_size == grid and model.mask_head.blender.grid == grid
+    assert model.mask_head.num_levels == levels == head.mask_feat_levels
+
+
 @pytest.mark.parametrize('config', SIPMASK_CONFIGS, ids=osp.basename)
 def test_config_builds_and_predicts_an_image(config, tmp_path):
     cfg = Config.fromfile(config)

@@ -342,3 +342,39 @@ def test_test_tracking_tool_writes_youtube_vis_results(tmp_path, short_video):
     log = proc.stdout + proc.stderr  # the val split has GT: the AP table and numbers are logged
     assert 'Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]' in log
     assert all(f'youtube_vis/{item}: ' in log for item in ('AP', 'AP50', 'AP75', 'AR10'))
+
+
+# ------------------------------------------------------- head consistency
+SMALL_SGNET = osp.join(ROOT, 'configs', 'sgnet', 'sgnet_r18_fpn_generated-ytvis.py')
+
+
+@pytest.mark.parametrize('bbox, mask, keys', [
+    # G = 4 attention scores per location read as a 6 x 6 grid: a reshape error at forward
+    (dict(max_division=4), dict(max_division=6),
+     ('bbox_head.max_division', 'mask_head.max_division')),
+    (dict(attention_dim=1), dict(attention_dim=2),
+     ('bbox_head.attention_dim', 'mask_head.attention_dim')),
+    # base masks from P3 (stride 8) are not at stride 16 / 4
+    (dict(), dict(p3_stride=16), ('mask_head.p3_stride', 'bbox_head.strides[0]')),
+])
+def test_sgnet_refuses_disagreeing_heads_at_build_time(bbox, mask, keys):
+    cfg = Config.fromfile(SMALL_SGNET)
+    cfg.model.detector.bbox_head.update(bbox)
+    cfg.model.detector.mask_head.update(mask)
+    init_default_scope('mmdet')
+    with pytest.raises(ValueError) as err:
+        MODELS.build(cfg.model)
+    assert all(f'model.{key}' in str(err.value) for key in keys), str(err.value)
+
+
+def test_sgnet_derives_mask_head_settings_from_the_bbox_head():
+    """G and d set on the bbox head only reach the mask head (Table 3's G needs one key)."""
+    cfg = Config.fromfile(SMALL_SGNET)
+    cfg.model.detector.bbox_head.update(max_division=3, attention_dim=2)
+    cfg.model.detector.mask_head.pop('max_division')
+    cfg.model.detector.mask_head.pop('attention_dim')
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg.model)
+    mask_head = model.detector.mask_head
+    assert mask_head.blender.grid == (3, 3) and mask_head.attention_dim == 2
+    assert mask_head.num_coeff_channels == model.detector.bbox_head.num_attention == 18

@@ -9,6 +9,7 @@ Inference predicts a video frame by frame and returns ``TrackDataSample`` s whos
 ``instances_id``), which ``YTVISMetric`` (and mmdet's ``YouTubeVISMetric``),
 ``tools/test_tracking.py`` and ``TrackLocalVisualizer`` consume unchanged.
 """
+import copy
 from typing import List, Tuple
 
 import torch
@@ -19,12 +20,15 @@ from mmdet.models.mot import BaseMOTModel
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample, TrackSampleList
 from mmdet.utils import OptConfigType, OptMultiConfig
+from ..utils.head_consistency import check_heads, derive_head_cfgs
 
 
 class OneStageVIS(BaseMOTModel):
     """Base class: ``detector`` (a ``SingleStageInstanceSegmentor`` whose bbox head is an
     :class:`InstanceFCOSHead`) + ``tracker``. Subclasses implement ``track_loss`` and
-    ``frame_instances`` (what the tracker needs on each frame's detections)."""
+    ``frame_instances`` (what the tracker needs on each frame's detections). The detector's
+    bbox and mask heads are made to agree at build time
+    (:mod:`mmsgnet.models.utils.head_consistency`)."""
 
     def __init__(self,
                  detector: dict,
@@ -32,7 +36,12 @@ class OneStageVIS(BaseMOTModel):
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(data_preprocessor, init_cfg)
+        detector = copy.deepcopy(detector)
+        if detector.get('bbox_head') is not None and detector.get('mask_head') is not None:
+            detector['bbox_head'], detector['mask_head'] = derive_head_cfgs(
+                detector['bbox_head'], detector['mask_head'])
         self.detector = MODELS.build(detector)
+        check_heads(self.detector.bbox_head, self.detector.mask_head)
         self.tracker = MODELS.build(tracker)
         # keep each detection's location and parameters through the mask head
         self.detector.mask_head.return_params = True

@@ -279,3 +279,39 @@ def test_sipmask_derives_mask_head_settings_from_the_bbox_head():
     with torch.no_grad():
         result = model.predict(img, [sample])[0].pred_instances
     assert len(result) > 0 and result.masks.shape[1:] == (128, 160)
+
+
+# ------------------------------------------------------------- FastNMS path
+def test_fast_nms_honours_rescale_and_min_bbox_size():
+    """The FastNMS path post-processes as mmdet's standard one: ``rescale`` gives boxes in
+    original-image pixels, ``min_bbox_size`` drops boxes not larger than it."""
+    from mmdet.structures import DetDataSample
+    cfg = Config.fromfile(SMALL_CONFIG)
+    cfg.model.test_cfg = dict(nms_pre=200, score_thr=0.0, min_bbox_size=-1,
+                              fast_nms=dict(iou_thr=0.5, top_k=200), max_per_img=50,
+                              mask_thr_binary=0.5)
+    torch.manual_seed(0)
+    model = build_random_model(cfg)
+    sample = DetDataSample(metainfo=dict(img_shape=(128, 160), ori_shape=(64, 80),
+                                         scale_factor=(2.0, 2.0)))
+    with torch.no_grad():
+        x = model.extract_feat(torch.rand(1, 3, 128, 160) * 255)
+
+        def predict(rescale):
+            return model.bbox_head.predict(x, [sample], rescale=rescale)[0]
+
+        on_input = predict(rescale=False)
+        on_original = predict(rescale=True)
+        assert len(on_input) > 10
+        torch.testing.assert_close(on_original.bboxes * 2, on_input.bboxes)
+        torch.testing.assert_close(on_original.scores, on_input.scores)
+        sides = torch.minimum(on_input.bboxes[:, 2] - on_input.bboxes[:, 0],
+                              on_input.bboxes[:, 3] - on_input.bboxes[:, 1])
+        min_size = sides.median().item()
+        model.bbox_head.test_cfg['min_bbox_size'] = min_size
+        large = predict(rescale=False)
+        assert len(large) > 0
+        assert (large.bboxes[:, 2:] - large.bboxes[:, :2] > min_size).all()
+        model.bbox_head.test_cfg['min_bbox_size'] = 1e4  # nothing is that large
+        none = predict(rescale=False)
+        assert len(none) == 0 and none.params.shape == (0, model.bbox_head.num_params)

@@ -26,10 +26,11 @@ def reference_masks(base, boxes, coeffs, max_division, division_size, shared_bas
             r_y = min(grid, max(1, math.ceil((y2 - y1) / division_size)))
         for py in range(height):
             for px in range(width):
-                if not (x1 / stride <= px < x2 / stride and y1 / stride <= py < y2 / stride):
+                cx, cy = (px + 0.5) * stride, (py + 0.5) * stride  # the pixel's centre
+                if not (x1 <= cx < x2 and y1 <= cy < y2):
                     continue
-                v = math.floor((px - x1 / stride) / ((x2 - x1) / stride / r_x))
-                u = math.floor((py - y1 / stride) / ((y2 - y1) / stride / r_y))
+                v = math.floor((cx - x1) / ((x2 - x1) / r_x))
+                u = math.floor((cy - y1) / ((y2 - y1) / r_y))
                 v = min(max(v, 0), r_x - 1)
                 u = min(max(u, 0), r_y - 1)
                 j = math.floor((u + 0.5) * grid / r_y) * grid + math.floor((v + 0.5) * grid / r_x)
@@ -120,20 +121,62 @@ def test_box_pixels_hand_computed_quadrants():
     assert pixels.inst.tolist() == [0] * 8
 
 
-def test_box_pixels_uses_crop_split_convention_and_clamps():
+def test_box_pixels_uses_pixel_centres_and_clamps():
     blender = GranularityBlender(max_division=2, base_stride=2)
-    # x1/s = 0.5 <= px < 2.5 -> px in {1, 2}; second box exceeds the top-left border
+    # centres (px + 0.5) * 2 = 1, 3, 5, 7: 1 <= centre < 5 -> px in {0, 1}; the second box
+    # exceeds the top-left border: x centres < 5 -> {0, 1}, y centres < 3 -> {0}
     boxes = torch.tensor([[1., 1., 5., 5.], [-10., -10., 5., 3.]])
     pixels = blender.box_pixels(boxes, height=4, width=4)
-    assert pixels.counts.tolist() == [4, 6]
+    assert pixels.counts.tolist() == [4, 2]
     first = pixels.inst == 0
     assert sorted(zip(pixels.y[first].tolist(), pixels.x[first].tolist())) == [
-        (1, 1), (1, 2), (2, 1), (2, 2)]
+        (0, 0), (0, 1), (1, 0), (1, 1)]
+    assert pixels.cell[first].tolist() == [0, 1, 2, 3]  # centres 1 / 3 | 3 is the midline
     second = pixels.inst == 1
-    assert set(pixels.y[second].tolist()) == {0, 1} and set(pixels.x[second].tolist()) == {0, 1, 2}
-    # box 2 on the map spans [-5, 2.5) x [-5, 1.5): cells of width 3.75 and 3.25 -> the
-    # visible pixels lie in the bottom-right quadrant
+    assert set(pixels.y[second].tolist()) == {0} and set(pixels.x[second].tolist()) == {0, 1}
+    # box 2 spans [-10, 5) x [-10, 3): cells of width 7.5 and 6.5 -> the visible centres
+    # (1 and 3 >= -2.5, 1 >= -3.5) lie in the bottom-right quadrant
     assert set(pixels.cell[second].tolist()) == {3}
+
+
+@pytest.mark.parametrize('stride', [2, 4, 8])
+@pytest.mark.parametrize('box', [(9., 5., 41., 27.), (3.2, 10.7, 50.9, 33.3), (0., 0., 64., 40.),
+                                 (17.5, 2., 30.5, 46.)])
+def test_a_box_pastes_back_onto_itself(stride, box):
+    """A mask that is 1 inside a box (saturating coefficients) through the blender and the
+    paste: the pasted mask's extent is the box within half a base pixel (s / 2)."""
+    from mmsgnet.models.utils import paste_masks_to_image
+    height, width = 48, 64  # input pixels
+    blender = GranularityBlender(max_division=1, shared_basis=True, base_stride=stride)
+    base = torch.full((1, height // stride, width // stride), 50.)
+    boxes = torch.tensor([box])
+    probs = blender(base, boxes, torch.ones(1, 1, 1))
+    meta = dict(img_shape=(height, width), ori_shape=(height, width), scale_factor=(1., 1.))
+    masks, _ = paste_masks_to_image(probs, boxes, meta, stride, rescale=False, threshold=0.5)
+    cols = masks[0].any(0).nonzero()[:, 0]
+    rows = masks[0].any(1).nonzero()[:, 0]
+    pasted = [cols.min().item(), rows.min().item(), cols.max().item() + 1, rows.max().item() + 1]
+    for got, want in zip(pasted, box):
+        assert abs(got - want) <= stride / 2, (pasted, box)
+
+
+@pytest.mark.parametrize('stride', [4, 8])
+def test_box_pixels_agree_with_the_downsampled_gt_mask(stride):
+    """The mask loss reads GT pixel (px, py) of the downsampled GT mask: for a GT mask that
+    is its box, the pixels the blender puts inside the box are the GT mask's pixels (box
+    edges away from the ties, where a base pixel is exactly half covered)."""
+    from mmsgnet.models.utils import masks_to_grid
+    height, width = 48, 64
+    box = (9, 5, 43, 27)  # 1 or 3 mod 4, and not within 0.5 px of a centre at stride 8
+    gt = torch.zeros(1, height, width)
+    gt[0, box[1]:box[3], box[0]:box[2]] = 1
+    grid = masks_to_grid(gt, (height // stride, width // stride))[0]
+    blender = GranularityBlender(max_division=2, base_stride=stride)
+    pixels = blender.box_pixels(torch.tensor([box], dtype=torch.float), *grid.shape)
+    inside = torch.zeros_like(grid)
+    inside[pixels.y, pixels.x] = 1
+    assert grid.sum() > 0
+    torch.testing.assert_close(inside, grid)
 
 
 def test_box_pixels_counts_equal_in_map_box_area():

@@ -11,7 +11,7 @@ from mmengine.structures import InstanceData
 
 import mmsgnet  # noqa: F401
 from vis_utils import make_short_video, predict_short_video
-from mmdet.registry import MODELS
+from mmdet.registry import DATASETS, MODELS, TRANSFORMS
 from mmdet.structures import DetDataSample
 from mmsgnet.models.layers import GranularityBlender, division_grid
 
@@ -165,6 +165,115 @@ def test_movement_targets_on_a_scripted_pair_of_frames():
     torch.testing.assert_close(targets[valid], torch.tensor([[0.625, 0.625], [0.625, 0.625]]))
 
 
+def _pair(key_frame, ref_frame, key_boxes, ref_boxes, key_ids, ref_ids):
+    key = DetDataSample(metainfo=dict(frame_id=key_frame))
+    key.gt_instances = InstanceData(bboxes=torch.tensor(key_boxes),
+                                    labels=torch.zeros(len(key_boxes), dtype=torch.long),
+                                    instances_ids=torch.tensor(key_ids))
+    ref = DetDataSample(metainfo=dict(frame_id=ref_frame))
+    ref.gt_instances = InstanceData(bboxes=torch.tensor(ref_boxes),
+                                    labels=torch.zeros(len(ref_boxes), dtype=torch.long),
+                                    instances_ids=torch.tensor(ref_ids))
+    return key, ref
+
+
+@pytest.mark.parametrize('normalize', [True, False])
+def test_movement_target_points_forward_in_time_with_a_later_reference(normalize):
+    """D_t = o_t - o_{t-1} points from the earlier frame to the later one, also when the
+    reference comes after the key frame; without normalisation it spans the whole gap."""
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'sgnet', 'sgnet_r18_fpn_generated-ytvis.py'))
+    cfg.model.normalize_by_frame_gap = normalize
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg.model)
+    info = InstanceData(bboxes=torch.zeros(1, 4), gt_inds=torch.tensor([0]),
+                        priors=torch.tensor([[20., 20., 8., 8.]]))
+    # the object moves +16 px in x over frames 3 -> 5
+    early, late = [[0., 0., 20., 20.]], [[16., 0., 36., 20.]]
+    for key_frame, ref_frame, key_boxes, ref_boxes in ((5, 3, late, early),
+                                                       (3, 5, early, late)):
+        key, ref = _pair(key_frame, ref_frame, key_boxes, ref_boxes, [7], [7])
+        targets, valid = model.movement_targets(info, key, ref)
+        assert valid.tolist() == [True]
+        # 16 px over 2 frames: 8 px/frame = 1 stride unit; or 16 px = 2 units over the gap
+        expected = [[1.0, 0.0]] if normalize else [[2.0, 0.0]]
+        torch.testing.assert_close(targets, torch.tensor(expected))
+
+
+def test_movement_loss_averages_the_l1_norm_over_positives():
+    """Eq. 4: L = 1/N sum_i ||D_i - (o_t - o_{t-1})||_1 over the N positives with a target
+    (not the mean over the 2N coordinates)."""
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'sgnet', 'sgnet_r18_fpn_generated-ytvis.py'))
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg.model)
+    num_attention = model.detector.bbox_head.num_attention
+    # key frame 4, reference frame 3: instance 7 moved (+8, -4) px, instance 9 (+24, +8) px,
+    # instance 5 is not in the reference frame (no target)
+    key, ref = _pair(4, 3, [[8., 0., 28., 20.], [64., 48., 104., 72.], [0., 0., 4., 4.]],
+                     [[0., 4., 20., 24.], [40., 40., 80., 64.]], [7, 9, 5], [7, 9])
+    params = torch.zeros(3, num_attention + 2)
+    params[:, -2:] = torch.tensor([[0.5, 0.5], [1.0, 1.0], [9., 9.]])  # predicted D
+    info = InstanceData(bboxes=torch.zeros(3, 4), gt_inds=torch.tensor([0, 1, 2]),
+                        priors=torch.tensor([[18., 10., 8., 8.], [84., 60., 16., 16.],
+                                             [2., 2., 8., 8.]]), params=params)
+    loss = model.track_loss(None, None, [key], [ref], [info])['loss_track']
+    # targets in stride units: (8, -4) / 8 = (1, -0.5); (24, 8) / 16 = (1.5, 0.5)
+    # L1 norms: |0.5 - 1| + |0.5 + 0.5| = 1.5; |1 - 1.5| + |1 - 0.5| = 1.0 -> mean 1.25
+    assert loss.item() == pytest.approx(1.25, rel=1e-5)
+
+
+# ------------------------------------------------- reference frames (Eq. 4)
+def _training_pairs(config, root, num_frames):
+    """(key frame_id, reference frame_id, movement-target mask) of every key frame of the
+    generated video, through the config's own training pipeline and ``SGNet``."""
+    cfg = Config.fromfile(config)
+    init_default_scope('mmdet')
+    cfg.model.detector.backbone.init_cfg = None
+    model = MODELS.build(cfg.model)
+    dataset_cfg = cfg.train_dataloader.dataset
+    dataset_cfg.update(type='YouTubeVISDataset', data_root=str(root) + '/',
+                       ann_file='val/annotations/instances_cocovid.json',
+                       data_prefix=dict(img_path='val/JPEGImages/'),
+                       metainfo=dict(classes=('person', 'giant_panda', 'lizard')))
+    dataset = DATASETS.build(dataset_cfg)
+    pairs = []
+    for t in range(num_frames):
+        sample = dataset.prepare_data((0, t))['data_samples']  # key frame t of video 0
+        key = sample[sample.key_frames_inds[0]]
+        ref = sample[sample.ref_frames_inds[0]]
+        info = InstanceData(bboxes=torch.zeros(len(key.gt_instances), 4),
+                            gt_inds=torch.arange(len(key.gt_instances)),
+                            priors=torch.tensor([[0., 0., 8., 8.]]).repeat(
+                                len(key.gt_instances), 1))
+        _, valid = model.movement_targets(info, key, ref)
+        pairs.append((key.frame_id, ref.frame_id, valid))
+    return pairs
+
+
+@pytest.mark.parametrize('config', ['sgnet_r18_fpn_generated-ytvis.py',
+                                    'sgnet_r50_fpn_1xb8-12e_youtubevis2019.py'])
+def test_sgnet_configs_train_on_previous_frame_pairs(config, tmp_path):
+    """Eq. 4 trains D_t = o_t - o_{t-1}: every key frame t > 0 is paired with t - 1 (never
+    t + 1); the first frame is its own reference and gets no movement target."""
+    num_frames = 4
+    root = make_short_video(tmp_path, num_frames=num_frames)
+    for _ in range(3):  # the sampler is deterministic: no t + 1 in any draw
+        pairs = _training_pairs(osp.join(ROOT, 'configs', 'sgnet', config), root, num_frames)
+        assert [(k, r) for k, r, _ in pairs] == [(0, 0), (1, 0), (2, 1), (3, 2)]
+        assert not pairs[0][2].any()  # frame 0: no movement loss
+        assert all(valid.any() for _, _, valid in pairs[1:])  # frames 1-3: targets
+
+
+def test_previous_frame_sample_first_frame_modes():
+    sampler = TRANSFORMS.build(dict(type='PreviousFrameSample', first_frame='next_pair'))
+    assert sampler.sampling_frames(5, 0) == ([0, 1], [False, True])  # the pair (1, 0)
+    assert sampler.sampling_frames(5, 3) == ([2, 3], [False, True])
+    assert sampler.sampling_frames(1, 0) == ([0, 0], [True, False])  # one-frame video
+    default = TRANSFORMS.build(dict(type='PreviousFrameSample'))
+    assert default.sampling_frames(5, 0) == ([0, 0], [True, False])
+    with pytest.raises(ValueError, match='first_frame must be one of'):
+        TRANSFORMS.build(dict(type='PreviousFrameSample', first_frame='skip'))
+
+
 # ------------------------------------------------------------------- configs
 def test_all_paper_configs_exist():
     names = {osp.basename(p) for p in SGNET_CONFIGS}
@@ -233,3 +342,39 @@ def test_test_tracking_tool_writes_youtube_vis_results(tmp_path, short_video):
     log = proc.stdout + proc.stderr  # the val split has GT: the AP table and numbers are logged
     assert 'Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]' in log
     assert all(f'youtube_vis/{item}: ' in log for item in ('AP', 'AP50', 'AP75', 'AR10'))
+
+
+# ------------------------------------------------------- head consistency
+SMALL_SGNET = osp.join(ROOT, 'configs', 'sgnet', 'sgnet_r18_fpn_generated-ytvis.py')
+
+
+@pytest.mark.parametrize('bbox, mask, keys', [
+    # G = 4 attention scores per location read as a 6 x 6 grid: a reshape error at forward
+    (dict(max_division=4), dict(max_division=6),
+     ('bbox_head.max_division', 'mask_head.max_division')),
+    (dict(attention_dim=1), dict(attention_dim=2),
+     ('bbox_head.attention_dim', 'mask_head.attention_dim')),
+    # base masks from P3 (stride 8) are not at stride 16 / 4
+    (dict(), dict(p3_stride=16), ('mask_head.p3_stride', 'bbox_head.strides[0]')),
+])
+def test_sgnet_refuses_disagreeing_heads_at_build_time(bbox, mask, keys):
+    cfg = Config.fromfile(SMALL_SGNET)
+    cfg.model.detector.bbox_head.update(bbox)
+    cfg.model.detector.mask_head.update(mask)
+    init_default_scope('mmdet')
+    with pytest.raises(ValueError) as err:
+        MODELS.build(cfg.model)
+    assert all(f'model.{key}' in str(err.value) for key in keys), str(err.value)
+
+
+def test_sgnet_derives_mask_head_settings_from_the_bbox_head():
+    """G and d set on the bbox head only reach the mask head (Table 3's G needs one key)."""
+    cfg = Config.fromfile(SMALL_SGNET)
+    cfg.model.detector.bbox_head.update(max_division=3, attention_dim=2)
+    cfg.model.detector.mask_head.pop('max_division')
+    cfg.model.detector.mask_head.pop('attention_dim')
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg.model)
+    mask_head = model.detector.mask_head
+    assert mask_head.blender.grid == (3, 3) and mask_head.attention_dim == 2
+    assert mask_head.num_coeff_channels == model.detector.bbox_head.num_attention == 18

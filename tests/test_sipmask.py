@@ -84,6 +84,26 @@ def test_all_paper_configs_exist():
     assert sum('_t5-weight' in n for n in names) == 4
 
 
+@pytest.mark.parametrize('name, align, grid, levels', [
+    ('t2-baseline', False, (1, 1), 1),  # YOLACT-like: no SP module at all
+    ('t2-sp', True, (2, 2), 1),  # + SP: feature alignment and 2x2 spatial coefficients
+    ('t2-sp-cbm', True, (2, 2), 3),  # + contextual basis masks (P3-P5)
+    ('t2-sp-cbm-wl', True, (2, 2), 3),
+])
+def test_table2_ablation_models_switch_both_halves_of_the_sp_module(name, align, grid, levels):
+    """SipMask Table 2: the baseline has neither half of the SP module (Sec. 3.1: feature
+    alignment + spatial coefficients); "+SP" adds both."""
+    config = osp.join(ROOT, 'configs', 'sipmask', 'ablations',
+                      f'sipmask_r50-caffe_fpn_gn-head_1x_coco_{name}.py')
+    model = build_random_model(Config.fromfile(config))
+    head = model.bbox_head
+    assert head.feature_align is align and hasattr(head, 'align') is align
+    # without alignment the classification tower keeps all its plain convs (YOLACT-like)
+    assert len(head.cls_convs) == head.stacked_convs - int(align)
+    assert head.grid_size == grid and model.mask_head.blender.grid == grid
+    assert model.mask_head.num_levels == levels == head.mask_feat_levels
+
+
 @pytest.mark.parametrize('config', SIPMASK_CONFIGS, ids=osp.basename)
 def test_config_builds_and_predicts_an_image(config, tmp_path):
     cfg = Config.fromfile(config)
@@ -200,3 +220,98 @@ def test_converter_maps_authors_keys_onto_the_model(config, rescoring, tmp_path)
     assert 'unmatched (dropped): bbox_head.fovea_track.weight' in proc.stdout
     assert '0 missing, 0 unexpected, 0 shape mismatches' in proc.stdout
     assert set(torch.load(dst)['state_dict']) == set(model.state_dict())
+
+
+# ------------------------------------------------------- head consistency
+def _small_cfg(bbox=None, mask=None, drop_mask_keys=()):
+    cfg = Config.fromfile(SMALL_CONFIG)
+    cfg.model.bbox_head.update(bbox or {})
+    cfg.model.mask_head.update(mask or {})
+    for key in drop_mask_keys:
+        cfg.model.mask_head.pop(key)
+    return cfg
+
+
+@pytest.mark.parametrize('bbox, mask, keys', [
+    # a 2x2 bbox head with a 1x1 mask head would read the top-left coefficients only
+    (dict(grid_size=2), dict(grid_size=1), ('bbox_head.grid_size', 'mask_head.grid_size')),
+    (dict(grid_size=(1, 2)), dict(grid_size=(2, 1)),
+     ('bbox_head.grid_size', 'mask_head.grid_size')),
+    (dict(num_bases=16), dict(num_bases=32), ('bbox_head.num_bases', 'mask_head.num_bases')),
+    (dict(mask_feat_levels=1), dict(num_levels=3),
+     ('bbox_head.mask_feat_levels', 'mask_head.num_levels')),
+    # basis masks upsampled x4 from P3 (stride 8) are at stride 2, not 4
+    (dict(), dict(base_stride=4, upsample_factor=4),
+     ('mask_head.base_stride', 'mask_head.upsample_factor', 'bbox_head.strides[0]')),
+])
+def test_sipmask_refuses_disagreeing_heads_at_build_time(bbox, mask, keys):
+    cfg = _small_cfg(bbox, mask)
+    with pytest.raises(ValueError) as err:
+        build_random_model(cfg)
+    assert all(f'model.{key}' in str(err.value) for key in keys), str(err.value)
+
+
+def test_sipmask_vis_refuses_disagreeing_heads_at_build_time():
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'sipmask_vis',
+                                   'sipmask-vis_r18_fpn_generated-ytvis.py'))
+    cfg.model.detector.bbox_head.grid_size = 2
+    cfg.model.detector.mask_head.grid_size = 1
+    init_default_scope('mmdet')
+    with pytest.raises(ValueError, match=r'model.bbox_head.grid_size=\(2, 2\) and '
+                                         r'model.mask_head.grid_size=\(1, 1\) disagree'):
+        MODELS.build(cfg.model)
+
+
+def test_sipmask_derives_mask_head_settings_from_the_bbox_head():
+    """What the mask head does not set comes from the bbox head: the grid and m, and the
+    basis stride from P3's stride and the mask head's upsampling."""
+    cfg = _small_cfg(dict(grid_size=(1, 3), num_bases=8), dict(upsample_factor=2),
+                     drop_mask_keys=('grid_size', 'num_bases'))
+    model = build_random_model(cfg)
+    assert model.mask_head.blender.grid == (1, 3) and model.mask_head.num_bases == 8
+    assert model.mask_head.blender.base_stride == 4  # P3 stride 8 / upsample 2
+    img = torch.rand(1, 3, 128, 160) * 255
+    from mmdet.structures import DetDataSample
+    sample = DetDataSample(metainfo=dict(img_shape=(128, 160), ori_shape=(128, 160),
+                                         scale_factor=(1., 1.), pad_shape=(128, 160),
+                                         batch_input_shape=(128, 160)))
+    model.bbox_head.test_cfg['score_thr'] = 0.0
+    with torch.no_grad():
+        result = model.predict(img, [sample])[0].pred_instances
+    assert len(result) > 0 and result.masks.shape[1:] == (128, 160)
+
+
+# ------------------------------------------------------------- FastNMS path
+def test_fast_nms_honours_rescale_and_min_bbox_size():
+    """The FastNMS path post-processes as mmdet's standard one: ``rescale`` gives boxes in
+    original-image pixels, ``min_bbox_size`` drops boxes not larger than it."""
+    from mmdet.structures import DetDataSample
+    cfg = Config.fromfile(SMALL_CONFIG)
+    cfg.model.test_cfg = dict(nms_pre=200, score_thr=0.0, min_bbox_size=-1,
+                              fast_nms=dict(iou_thr=0.5, top_k=200), max_per_img=50,
+                              mask_thr_binary=0.5)
+    torch.manual_seed(0)
+    model = build_random_model(cfg)
+    sample = DetDataSample(metainfo=dict(img_shape=(128, 160), ori_shape=(64, 80),
+                                         scale_factor=(2.0, 2.0)))
+    with torch.no_grad():
+        x = model.extract_feat(torch.rand(1, 3, 128, 160) * 255)
+
+        def predict(rescale):
+            return model.bbox_head.predict(x, [sample], rescale=rescale)[0]
+
+        on_input = predict(rescale=False)
+        on_original = predict(rescale=True)
+        assert len(on_input) > 10
+        torch.testing.assert_close(on_original.bboxes * 2, on_input.bboxes)
+        torch.testing.assert_close(on_original.scores, on_input.scores)
+        sides = torch.minimum(on_input.bboxes[:, 2] - on_input.bboxes[:, 0],
+                              on_input.bboxes[:, 3] - on_input.bboxes[:, 1])
+        min_size = sides.median().item()
+        model.bbox_head.test_cfg['min_bbox_size'] = min_size
+        large = predict(rescale=False)
+        assert len(large) > 0
+        assert (large.bboxes[:, 2:] - large.bboxes[:, :2] > min_size).all()
+        model.bbox_head.test_cfg['min_bbox_size'] = 1e4  # nothing is that large
+        none = predict(rescale=False)
+        assert len(none) == 0 and none.params.shape == (0, model.bbox_head.num_params)

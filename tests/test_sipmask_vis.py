@@ -82,6 +82,26 @@ def test_all_configs_exist():
             assert f'sipmask-vis_r50-caffe_fpn_gn-head_{scale}_youtubevis{year}.py' in names
 
 
+@pytest.mark.parametrize('config', [c for c in CONFIGS if 'generated' not in c],
+                         ids=osp.basename)
+def test_paper_configs_never_drop_a_track(config):
+    """The authors keep every earlier object as a candidate: a track unseen for 1000 frames
+    is still in the tracker's memory (mmdet's default would drop it after 20)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    init_default_scope('mmdet')
+    tracker = MODELS.build(cfg.model.tracker)
+
+    def update(track_id, frame_id):
+        tracker.update(ids=torch.tensor([track_id]), bboxes=torch.tensor([[0., 0., 9., 9.]]),
+                       labels=torch.tensor([0]), scores=torch.tensor([0.9]),
+                       roi_feats=torch.zeros(1, 4), frame_ids=frame_id)
+
+    update(0, 0)
+    update(1, 1000)
+    assert sorted(tracker.tracks) == [0, 1]
+
+
 @pytest.fixture(scope='module')
 def short_video(tmp_path_factory):
     return make_short_video(tmp_path_factory.mktemp('ytvis'))

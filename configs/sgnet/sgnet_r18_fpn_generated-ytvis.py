@@ -25,3 +25,8 @@ model = dict(
                       nms=dict(type='nms', iou_threshold=0.5, class_agnostic=True))),
     # weak detections (duplicates, clutter) do not start tracks
     tracker=dict(num_frames_retain=5, init_score_thr=0.2))
+# tracking pairs (paper Eq. 4): frame t and the previous frame t-1 (the shared CPU base, which
+# the small SipMask-VIS uses too, draws t-1 or t+1)
+train_pipeline = [dict(type='PreviousFrameSample', first_frame='no_movement')
+                  ] + _base_.train_pipeline[1:]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

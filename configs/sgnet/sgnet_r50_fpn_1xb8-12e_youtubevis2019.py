@@ -3,11 +3,10 @@ _base_ = [
     '../_base_/models/sgnet_r50_fpn.py', '../_base_/datasets/youtube_vis_2019.py',
     '../_base_/default_runtime.py'
 ]
-# tracking pairs: frame t and an adjacent annotated frame (t-1 or t+1); the movement target
-# is divided by the signed frame gap, i.e. it is the per-frame movement o_t - o_{t-1}
+# tracking pairs (paper Eq. 4): frame t and the previous annotated frame t-1; the first frame
+# of a video is its own reference and adds no movement loss (PreviousFrameSample.first_frame)
 train_pipeline = [
-    dict(type='UniformRefFrameSample', num_ref_imgs=1, frame_range=1,
-         filter_key_img=True),
+    dict(type='PreviousFrameSample', first_frame='no_movement'),
     dict(
         type='TransformBroadcaster',
         share_random_params=True,

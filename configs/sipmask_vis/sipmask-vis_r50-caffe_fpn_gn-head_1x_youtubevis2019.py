@@ -34,7 +34,9 @@ model = dict(
     tracker=dict(
         type='MaskTrackRCNNTracker',
         match_weights=dict(det_score=1.0, iou=2.0, det_label=10.0),
-        num_frames_retain=20))
+        # the authors never drop a track (every earlier object stays a candidate); mmdet's
+        # default drops tracks unseen for 20 frames. 10**9 frames: longer than any video
+        num_frames_retain=10**9))
 train_dataloader = dict(batch_size=8)
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12, val_begin=13)
 val_cfg = dict(type='ValLoop')

@@ -2,6 +2,7 @@
 the validating dataset classes / image loader registered into mmdet's registries."""
 from .coco_format import (decode_segmentation, dump_json_atomic, encode_rle, mask_to_polygons,
                           segmentation_to_rle)
+from .frame_sampling import PreviousFrameSample
 from .image_files import ImageFileError, image_bytes_problem, image_file_problem
 from .strict_datasets import StrictCocoDataset, StrictYouTubeVISDataset
 from .synthetic import (COCO_ANN_FILE, COCOVID_ANN_FILE, YTVIS_ANN_FILE, generate_coco_instance,
@@ -16,7 +17,7 @@ from .ytvis_convert import convert_ytvis_to_cocovid, ytvis_to_cocovid
 __all__ = [
     'AnnotationFileError', 'ImageFileError', 'StrictCocoDataset', 'StrictYouTubeVISDataset',
     'StrictLoadImageFromFile', 'inference_pipeline', 'SHAPES', 'COCO_ANN_FILE', 'YTVIS_ANN_FILE',
-    'COCOVID_ANN_FILE',
+    'COCOVID_ANN_FILE', 'PreviousFrameSample',
     'generate_coco_instance', 'generate_youtube_vis', 'ytvis_class_names',
     'convert_ytvis_to_cocovid', 'ytvis_to_cocovid', 'validate_annotations',
     'validate_annotation_file', 'validate_coco_instance_file', 'validate_cocovid_file',

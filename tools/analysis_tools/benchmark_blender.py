@@ -17,6 +17,7 @@ import time
 import torch
 
 from mmsgnet.models.layers import GranularityBlender, canonical_cell, division_grid
+from mmsgnet.models.utils import pixel_centres
 
 
 def parse_args():
@@ -56,14 +57,17 @@ def naive_blend(blender, base, boxes, coeffs):
         maps = torch.einsum('nkd,kdhw->nkhw', coeffs, groups)
     maps = maps.sigmoid()
     rows, cols = division_grid(boxes, grid, blender.division_size)
-    scaled = boxes.double() / blender.base_stride
-    sizes = scaled[:, 2:] - scaled[:, :2]
-    px = torch.arange(width, device=base.device, dtype=torch.float64)[None]  # (1, W)
-    py = torch.arange(height, device=base.device, dtype=torch.float64)[None]  # (1, H)
-    inside_x = (px >= scaled[:, 0:1]) & (px < scaled[:, 2:3])  # (N, W)
-    inside_y = (py >= scaled[:, 1:2]) & (py < scaled[:, 3:4])  # (N, H)
-    v = torch.floor((px - scaled[:, 0:1]) / (sizes[:, 0:1] / cols[:, None])).long()
-    u = torch.floor((py - scaled[:, 1:2]) / (sizes[:, 1:2] / rows[:, None])).long()
+    boxes = boxes.double()
+    sizes = boxes[:, 2:] - boxes[:, :2]
+    # pixel centres in input pixels (mask_ops' convention): (1, W) and (1, H)
+    cx = pixel_centres(torch.arange(width, device=base.device, dtype=torch.float64)[None],
+                       blender.base_stride)
+    cy = pixel_centres(torch.arange(height, device=base.device, dtype=torch.float64)[None],
+                       blender.base_stride)
+    inside_x = (cx >= boxes[:, 0:1]) & (cx < boxes[:, 2:3])  # (N, W)
+    inside_y = (cy >= boxes[:, 1:2]) & (cy < boxes[:, 3:4])  # (N, H)
+    v = torch.floor((cx - boxes[:, 0:1]) / (sizes[:, 0:1] / cols[:, None])).long()
+    u = torch.floor((cy - boxes[:, 1:2]) / (sizes[:, 1:2] / rows[:, None])).long()
     v = torch.minimum(v.clamp(min=0), cols[:, None] - 1)
     u = torch.minimum(u.clamp(min=0), rows[:, None] - 1)
     cell = canonical_cell(u[:, :, None], v[:, None, :], rows[:, None, None],

@@ -15,7 +15,7 @@ from torch import Tensor
 
 from mmdet.models.dense_heads.base_mask_head import BaseMaskHead
 from mmdet.utils import InstanceList
-from ..utils import paste_masks_to_image
+from ..utils import masks_to_grid, paste_masks_to_image
 
 MASK_WEIGHTINGS = ('none', 'cls', 'loc', 'cls+loc')
 
@@ -56,9 +56,8 @@ class BlenderMaskHead(BaseMaskHead):
             info = self._sample_positives(info)
             if len(info) == 0 or len(gt) == 0:
                 continue
-            gt_masks = gt.masks.to_tensor(dtype=torch.float, device=base.device)
-            gt_masks = (F.interpolate(gt_masks[None], size=(height, width), mode='bilinear',
-                                      align_corners=False)[0] > 0.5).float()
+            gt_masks = masks_to_grid(
+                gt.masks.to_tensor(dtype=torch.float, device=base.device), (height, width))
             coeffs = self._coeffs(info.params)
             pixels = self.blender.box_pixels(info.bboxes, height, width)
             logits = self.blender.blend_logits(base, coeffs, pixels)

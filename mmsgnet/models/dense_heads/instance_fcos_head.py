@@ -252,7 +252,8 @@ class InstanceFCOSHead(FCOSHead):
             locs.append(kept['prior'])
         boxes, params, locs = torch.cat(boxes), torch.cat(params), torch.cat(locs)
         if use_fast_nms:
-            return self._fast_nms(boxes, torch.cat(scores), params, locs, cfg)
+            return self._fast_nms(boxes, torch.cat(scores), params, locs, cfg,
+                                  img_meta=img_meta, rescale=rescale)
         results = InstanceData(bboxes=boxes, scores=torch.cat(scores), labels=torch.cat(labels),
                                score_factors=torch.cat(ctrs), params=params, priors=locs)
         results = self._bbox_post_process(results, cfg, rescale=rescale, with_nms=with_nms,
@@ -261,12 +262,26 @@ class InstanceFCOSHead(FCOSHead):
         return results
 
     def _fast_nms(self, boxes: Tensor, scores: Tensor, params: Tensor, locs: Tensor,
-                  cfg: ConfigType) -> InstanceData:
+                  cfg: ConfigType, img_meta: Optional[dict] = None,
+                  rescale: bool = False) -> InstanceData:
         """YOLACT's FastNMS on cls x centerness scores (SipMask real-time configs).
 
+        As mmdet's ``_bbox_post_process`` before its NMS: with ``rescale`` the boxes are
+        divided by ``img_meta['scale_factor']`` (original-image pixels), and boxes whose width
+        or height is not larger than ``cfg.min_bbox_size`` (if >= 0) are dropped.
         ``fast_nms.class_agnostic=True`` suppresses across classes: each location competes
         with its best class only (default False: class by class, as the authors)."""
         nms_cfg = cfg.fast_nms
+        if rescale:
+            boxes = boxes / boxes.new_tensor(img_meta['scale_factor']).repeat(2)
+        if cfg.get('min_bbox_size', -1) >= 0:
+            widths, heights = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+            valid = (widths > cfg.min_bbox_size) & (heights > cfg.min_bbox_size)
+            boxes, scores, params, locs = boxes[valid], scores[valid], params[valid], locs[valid]
+        if len(boxes) == 0:  # mmdet's fast_nms needs at least one box
+            return InstanceData(bboxes=boxes, scores=scores.new_zeros(0),
+                                labels=scores.new_zeros(0, dtype=torch.long), params=params,
+                                priors=locs)
         # carry params and the location (x, y, stride) along through mmdet's fast_nms
         carried = torch.cat([params, locs], dim=1)
         class_agnostic = nms_cfg.get('class_agnostic', False)

@@ -64,6 +64,8 @@ class SGNetMaskHead(BlenderMaskHead):
                              f'the first level ({p3_stride})')
         self.feat_levels = tuple(feat_levels)
         self.upsample_factor = upsample_factor
+        self.attention_dim = attention_dim
+        self.p3_stride = p3_stride
         self.max_masks_to_train = max_masks_to_train
         self.min_box_area = min_box_area
         self.loss_mask_weight = loss_mask_weight

@@ -20,11 +20,12 @@ Both are 0 outside the box. Only the (instance, pixel) pairs inside boxes are co
 the cost grows with the total box area, not with ``N x H x W x cells``; everything is plain
 PyTorch (gathers and ``index_add_``), so it runs on CPU and CUDA alike.
 
-Geometry (one place; SipMask's crop-split convention, see ``METHODS.md`` section 4): with
-base stride ``s``, pixel ``(px, py)`` of the base map is inside box ``(x1, y1, x2, y2)`` iff
-``x1/s <= px < x2/s`` and ``y1/s <= py < y2/s``; its cell column is
-``v = floor((px - x1/s) / ((x2 - x1)/s / r_x))`` clamped to ``[0, r_x - 1]`` (rows alike),
-and its canonical cell is ``(floor((u + 0.5) G / r_y), floor((v + 0.5) G / r_x))``.
+Geometry: the pixel convention of :mod:`mmsgnet.models.utils.mask_ops` (pixel centres; the
+same one the masks are pasted and the GT masks downsampled with): a base pixel is inside a
+box when its centre is (``mask_ops.centre_span``), and its cell column is
+``v = floor((c_x - x1) / ((x2 - x1) / r_x))`` for its centre ``c_x`` (``mask_ops.pixel_centres``),
+clamped to ``[0, r_x - 1]`` (rows alike); its canonical cell is
+``(floor((u + 0.5) G / r_y), floor((v + 0.5) G / r_x))``.
 """
 import math
 from typing import NamedTuple, Optional, Sequence, Tuple, Union
@@ -33,6 +34,8 @@ import torch
 from mmdet.registry import MODELS
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
+
+from ..utils.mask_ops import centre_span, pixel_centres
 
 # Elements of the (d, pairs) temporaries materialised at once by the blending kernel.
 _CHUNK_ELEMENTS = 1 << 18
@@ -145,22 +148,24 @@ def _ranges(counts: Tensor) -> Tuple[Tensor, Tensor]:
 
 
 def _axis_cells(lo: Tensor, size: Tensor, start: Tensor, divisions: Tensor, owner: Tensor,
-                local: Tensor, max_division: int) -> Tensor:
+                local: Tensor, max_division: int, stride: float) -> Tensor:
     """Canonical row (or column) index of every in-box pixel along one axis.
 
     Args:
-        lo (Tensor): (N,) float64, box start on the base map (``x1 / s``).
-        size (Tensor): (N,) float64, box side on the base map (``(x2 - x1) / s``).
+        lo (Tensor): (N,) float64, box start in input pixels (``x1``).
+        size (Tensor): (N,) float64, box side in input pixels (``x2 - x1``).
         start (Tensor): (N,) long, first in-box pixel (clamped to the map).
         divisions (Tensor): (N,) long, number of cells along the axis.
         owner, local (Tensor): (L,) long, box and offset from ``start`` of each in-box pixel
             along the axis (:func:`_ranges` of the in-box lengths).
+        max_division (int): G along the axis.
+        stride (float): base stride ``s``.
 
     Returns:
         Tensor: (L,) long, canonical index in ``[0, G)`` of each pixel, box by box.
     """
-    pos = (start[owner] + local).double()
-    cell = torch.floor((pos - lo[owner]) / (size[owner] / divisions[owner])).long()
+    centre = pixel_centres((start[owner] + local).double(), stride)
+    cell = torch.floor((centre - lo[owner]) / (size[owner] / divisions[owner])).long()
     cell = torch.minimum(cell.clamp(min=0), divisions[owner] - 1)
     return _canonical_index(cell, divisions[owner], max_division)
 
@@ -282,24 +287,24 @@ class GranularityBlender(nn.Module):
         boxes = boxes.detach()
         grid_rows, grid_cols = self.grid
         rows, cols = division_grid(boxes, self.grid, self.division_size)
-        scaled = boxes.double() / self.base_stride  # (N, 4) on the base map
-        sizes = (boxes[:, 2:].double() - boxes[:, :2].double()) / self.base_stride  # (N, 2)
-        # first pixel >= x1/s, last pixel < x2/s, clamped to the map
-        first = torch.ceil(scaled[:, :2])
-        last = torch.ceil(scaled[:, 2:])
-        limit = scaled.new_tensor([width, height])
+        stride = self.base_stride
+        boxes = boxes.double()
+        sizes = boxes[:, 2:] - boxes[:, :2]  # (N, 2) in input pixels
+        # the pixels whose centres lie in the box, clamped to the map
+        first, last = centre_span(boxes[:, :2], boxes[:, 2:], stride)
+        limit = boxes.new_tensor([width, height])
         first = torch.minimum(first.clamp(min=0), limit).long()
         last = torch.minimum(last.clamp(min=0), limit).long()
         extent = (last - first).clamp(min=0)  # (N, 2): in-box columns, rows
         # columns of all boxes, box by box: canonical column of each
         col_inst, col_dx = _ranges(extent[:, 0])
-        col_cell = _axis_cells(scaled[:, 0], sizes[:, 0], first[:, 0], cols, col_inst, col_dx,
-                               grid_cols)
+        col_cell = _axis_cells(boxes[:, 0], sizes[:, 0], first[:, 0], cols, col_inst, col_dx,
+                               grid_cols, stride)
         col_start = torch.cumsum(extent[:, 0], 0) - extent[:, 0]  # (N,) into col_cell
         # lines = in-box rows of all boxes, box by box: instance, y, canonical row
         line_inst, line_dy = _ranges(extent[:, 1])
-        line_cell = _axis_cells(scaled[:, 1], sizes[:, 1], first[:, 1], rows, line_inst,
-                                line_dy, grid_rows) * grid_cols
+        line_cell = _axis_cells(boxes[:, 1], sizes[:, 1], first[:, 1], rows, line_inst,
+                                line_dy, grid_rows, stride) * grid_cols
         line_y = first[line_inst, 1] + line_dy
         # pairs = pixels of every line (no integer division per pixel)
         line, dx = _ranges(extent[line_inst, 0])

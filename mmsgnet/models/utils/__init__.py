@@ -1,6 +1,7 @@
-from .mask_ops import (crop_masks_to_boxes, paste_box_masks, paste_box_masks_to_image,
-                       paste_masks_to_image)
+from .mask_ops import (centre_span, crop_masks_to_boxes, masks_to_grid, paste_box_masks,
+                       paste_box_masks_to_image, paste_masks_to_image, pixel_centres)
 
 __all__ = [
-    'crop_masks_to_boxes', 'paste_box_masks', 'paste_box_masks_to_image', 'paste_masks_to_image'
+    'centre_span', 'crop_masks_to_boxes', 'masks_to_grid', 'paste_box_masks',
+    'paste_box_masks_to_image', 'paste_masks_to_image', 'pixel_centres'
 ]

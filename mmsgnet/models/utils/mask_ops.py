@@ -4,8 +4,10 @@ Convention (pixel centres): pixel ``(px, py)`` of a map at stride ``s`` covers t
 ``[px * s, (px + 1) * s) x [py * s, (py + 1) * s)`` and stands for its centre
 ``((px + 0.5) * s, (py + 0.5) * s)``; a box ``(x1, y1, x2, y2)`` is continuous, in input pixels.
 Every resampling below (base grid -> image, box-local mask -> image, image mask -> box-local
-grid) maps pixel centres to pixel centres, so cropping a mask to a box and pasting it back
-into the same box reproduces it (up to the resampling blur).
+grid, image mask -> base grid) maps pixel centres to pixel centres, so cropping a mask to a
+box and pasting it back into the same box reproduces it (up to the resampling blur). A map
+pixel is inside a box when its centre is: ``x1 <= (px + 0.5) * s < x2`` (rows alike;
+:func:`centre_span`), which the granularity blender uses for its crop and sub-region cells.
 """
 from typing import Optional, Sequence, Tuple
 
@@ -15,6 +17,39 @@ from torch import Tensor
 
 # elements of one (N, H, W) temporary materialised at once by ``paste_box_masks``
 _PASTE_CHUNK_ELEMENTS = 1 << 24
+
+
+def pixel_centres(index: Tensor, stride: float) -> Tensor:
+    """Input coordinates ``(index + 0.5) * stride`` of the centres of map pixels ``index``."""
+    return (index + 0.5) * stride
+
+
+def centre_span(lo: Tensor, hi: Tensor, stride: float) -> Tuple[Tensor, Tensor]:
+    """The map pixels at ``stride`` whose centres lie in ``[lo, hi)`` (input coordinates).
+
+    ``lo <= (p + 0.5) * s < hi`` holds for ``first <= p < last`` with
+    ``first = ceil(lo / s - 0.5)`` and ``last = ceil(hi / s - 0.5)`` (not clamped to the map).
+
+    Returns:
+        tuple[Tensor, Tensor]: ``first`` and ``last`` (exclusive), floating point.
+    """
+    return torch.ceil(lo / stride - 0.5), torch.ceil(hi / stride - 0.5)
+
+
+def masks_to_grid(masks: Tensor, size: Sequence[int], threshold: float = 0.5) -> Tensor:
+    """Binary masks (M, H, W) at input resolution -> (M, h, w) on a map of stride ``H / h``:
+    each map pixel reads the mask at its centre (bilinear, ``align_corners=False``) and is
+    1 where that value exceeds ``threshold`` (the mask heads' training targets).
+
+    Returns:
+        Tensor: (M, h, w) float in {0, 1}.
+    """
+    masks = masks.float()
+    if masks.shape[0] == 0:
+        return masks.new_zeros((0, int(size[0]), int(size[1])))
+    resized = F.interpolate(masks[None], size=(int(size[0]), int(size[1])), mode='bilinear',
+                            align_corners=False)[0]
+    return (resized > threshold).float()
 
 
 def _output_geometry(bboxes: Tensor, img_meta: dict,

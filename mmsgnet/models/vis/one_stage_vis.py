@@ -1,13 +1,15 @@
 """One-stage video instance segmentation: a one-stage instance segmentor run frame by frame
 plus a tracker (the skeleton shared by SG-Net and SipMask-VIS).
 
-Training takes (key, reference) frame pairs (mmdet's ``UniformRefFrameSample`` +
-``PackTrackInputs``): the detector's losses on the key frame plus the model's tracking loss.
+Training takes (key, reference) frame pairs (a reference sampler, mmdet's
+``UniformRefFrameSample`` or SG-Net's ``PreviousFrameSample``, + ``PackTrackInputs``): the
+detector's losses on the key frame plus the model's tracking loss.
 Inference predicts a video frame by frame and returns ``TrackDataSample`` s whose frames carry
 ``pred_track_instances`` (bboxes, scores, labels, bool masks at the original size,
 ``instances_id``), which ``YTVISMetric`` (and mmdet's ``YouTubeVISMetric``),
 ``tools/test_tracking.py`` and ``TrackLocalVisualizer`` consume unchanged.
 """
+import copy
 from typing import List, Tuple
 
 import torch
@@ -18,12 +20,15 @@ from mmdet.models.mot import BaseMOTModel
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample, TrackSampleList
 from mmdet.utils import OptConfigType, OptMultiConfig
+from ..utils.head_consistency import check_heads, derive_head_cfgs
 
 
 class OneStageVIS(BaseMOTModel):
     """Base class: ``detector`` (a ``SingleStageInstanceSegmentor`` whose bbox head is an
     :class:`InstanceFCOSHead`) + ``tracker``. Subclasses implement ``track_loss`` and
-    ``frame_instances`` (what the tracker needs on each frame's detections)."""
+    ``frame_instances`` (what the tracker needs on each frame's detections). The detector's
+    bbox and mask heads are made to agree at build time
+    (:mod:`mmsgnet.models.utils.head_consistency`)."""
 
     def __init__(self,
                  detector: dict,
@@ -31,7 +36,12 @@ class OneStageVIS(BaseMOTModel):
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(data_preprocessor, init_cfg)
+        detector = copy.deepcopy(detector)
+        if detector.get('bbox_head') is not None and detector.get('mask_head') is not None:
+            detector['bbox_head'], detector['mask_head'] = derive_head_cfgs(
+                detector['bbox_head'], detector['mask_head'])
         self.detector = MODELS.build(detector)
+        check_heads(self.detector.bbox_head, self.detector.mask_head)
         self.tracker = MODELS.build(tracker)
         # keep each detection's location and parameters through the mask head
         self.detector.mask_head.return_params = True
@@ -123,9 +133,15 @@ class SGNet(OneStageVIS):
         detector (dict): A ``SingleStageInstanceSegmentor`` with ``SGNetHead`` and
             ``SGNetMaskHead``.
         tracker (dict): ``CenternessTracker`` config.
-        loss_track (dict): Movement loss (paper Eq. 4: L1). Default ``L1Loss``.
+        loss_track (dict): Movement loss (paper Eq. 4: L1). Default ``L1Loss``. It is summed
+            over the two coordinates of each positive and averaged over the positives
+            (``avg_factor``), i.e. the mean L1 norm of the 2-vector ``D - (o_t - o_{t-1})``
+            as Eq. 4 (mmdet's plain mean would divide by the 2N coordinates: half of it).
         normalize_by_frame_gap (bool): Divide the target movement by the frame gap between
-            key and reference frame, i.e. learn the per-frame movement. Default True.
+            key and reference frame, i.e. learn the per-frame movement. False: the target is
+            the whole movement over the gap. Either way it points from the earlier frame to
+            the later one, as ``D_t = o_t - o_{t-1}``, whichever of key and reference comes
+            first. Default True (with ``PreviousFrameSample`` the gap is 1: no difference).
     """
 
     def __init__(self,
@@ -146,7 +162,10 @@ class SGNet(OneStageVIS):
         """Target movement (stride units) of each key-frame positive whose GT instance is
         also in the reference frame, and the mask of such positives.
 
-        target_k = (centre_key(k) - centre_ref(k)) / gap / stride, gap = frame_id difference.
+        target_k = (centre_key(k) - centre_ref(k)) / gap / stride with
+        gap = frame_id_key - frame_id_ref (signed), or ``/ sign(gap)`` instead of ``/ gap``
+        with ``normalize_by_frame_gap=False``: the movement from the earlier to the later
+        frame. A zero gap (a frame that is its own reference) gives no target.
         """
         key_gt, ref_gt = key_sample.gt_instances, ref_sample.gt_instances
         valid = info.bboxes.new_zeros(len(info), dtype=torch.bool)
@@ -161,13 +180,13 @@ class SGNet(OneStageVIS):
         ref_idx = same.float().argmax(dim=1)
         key_c = _box_centers(key_gt.bboxes.to(targets)[info.gt_inds])
         ref_c = _box_centers(ref_gt.bboxes.to(targets)[ref_idx])
-        scale = gap if self.normalize_by_frame_gap else 1
+        scale = gap if self.normalize_by_frame_gap else (1 if gap > 0 else -1)
         targets = (key_c - ref_c) / scale / info.priors[:, 2:4]
         return targets, valid
 
     def track_loss(self, x, ref_imgs, key_samples, ref_samples, positive_infos) -> dict:
-        """Paper Eq. 4: L1 between predicted and target movement, averaged over the
-        key-frame positives whose instance is also in the reference frame."""
+        """Paper Eq. 4: ``1/N sum_i ||D_i - (o_t^i - o_{t-1}^i)||_1`` over the N key-frame
+        positives whose instance is also in the reference frame."""
         preds, targets = [], []
         for info, key, ref in zip(positive_infos, key_samples, ref_samples):
             target, valid = self.movement_targets(info, key, ref)
@@ -176,7 +195,7 @@ class SGNet(OneStageVIS):
         pred, target = torch.cat(preds), torch.cat(targets)
         if len(pred) == 0:  # keeps the graph connected for distributed training
             return dict(loss_track=sum(info.params.sum() for info in positive_infos) * 0)
-        return dict(loss_track=self.loss_track(pred, target))
+        return dict(loss_track=self.loss_track(pred, target, avg_factor=len(pred)))
 
     def frame_instances(self, instances, img_meta: dict, rescale: bool):
         scale = instances.bboxes.new_tensor(img_meta['scale_factor']) if rescale else 1.0

@@ -25,7 +25,8 @@ mmdet configs can be named with the ``mmdet::`` prefix, e.g.
 preprocessor, backbone, neck, each head), each head's ``predict_by_feat`` (post-processing:
 box decoding, NMS and, for mask heads, mask assembly and pasting) and the tracker's ``track``
 (VIS configs). Times are exclusive (a component nested in another is subtracted from it), per
-image / frame, medians over the iterations; ``other`` is the rest of ``test_step``. Printed
+image / frame, medians over the iterations; ``other`` is the rest of ``test_step``; modules
+that never run in inference (losses) are left out. Printed
 as a table and stored as ``profile`` in each result of the JSON.
 """
 import argparse
@@ -278,6 +279,7 @@ def profile_model(model, data, frames_per_item, device, num_images):
             timer.time_method(name, obj, method)
         names.append(name)
     per_iter = {name: [] for name in names + ['other', 'total']}
+    seen = {'other', 'total'}
     try:
         with torch.no_grad():
             for _ in range(num_images):
@@ -285,13 +287,15 @@ def profile_model(model, data, frames_per_item, device, num_images):
                 timer.enter('other')
                 model.test_step(data)
                 timer.leave()
+                seen.update(timer.totals)
                 total = sum(timer.totals.values())
                 for name in names + ['other']:
                     per_iter[name].append(timer.totals.get(name, 0.0) / frames_per_item)
                 per_iter['total'].append(total / frames_per_item)
     finally:
         timer.remove()
-    return {name: 1000 * statistics.median(v) for name, v in per_iter.items()}
+    # components that never ran in inference (e.g. loss modules) are left out
+    return {name: 1000 * statistics.median(v) for name, v in per_iter.items() if name in seen}
 
 
 def print_profile(results):

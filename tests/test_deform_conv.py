@@ -90,7 +90,8 @@ def test_torch_path_equals_mmcv_outputs_and_gradients(case):
     assert out.abs().max() > 0  # not trivially zero
 
 
-def test_bias_and_memory_chunking():
+def test_bias_and_memory_chunking(monkeypatch):
+    import mmsgnet.models.layers.deform_conv as dc
     _compare(CASES[2], bias=True)
     # chunks of one output row (recomputed in the backward) give the same values and grads
     gen = torch.Generator().manual_seed(0)
@@ -100,10 +101,15 @@ def test_bias_and_memory_chunking():
     whole = deform_conv2d_torch(x, offset, weight, 1, 1, 1, 1, 2)
     rows = deform_conv2d_torch(x, offset, weight, 1, 1, 1, 1, 2, chunk_elems=2 * 8 * 9 * 10)
     torch.testing.assert_close(rows, whole)
+    # blocks of 2 rows in one chunk (the cache blocking), without recomputation
+    monkeypatch.setattr(dc, 'CACHE_ELEMS', 2 * 2 * 8 * 9 * 10)
+    blocks = deform_conv2d_torch(x, offset, weight, 1, 1, 1, 1, 2)
+    torch.testing.assert_close(blocks, whole)
     g = torch.randn(whole.shape, generator=gen)
-    for a, b in zip(torch.autograd.grad(rows, (x, offset, weight), g),
-                    torch.autograd.grad(whole, (x, offset, weight), g)):
-        torch.testing.assert_close(a, b)
+    for out in (rows, blocks):
+        for a, b in zip(torch.autograd.grad(out, (x, offset, weight), g, retain_graph=True),
+                        torch.autograd.grad(whole, (x, offset, weight), g, retain_graph=True)):
+            torch.testing.assert_close(a, b)
 
 
 def test_impl_choice_and_named_errors():

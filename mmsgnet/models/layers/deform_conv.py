@@ -45,6 +45,9 @@ DEFORM_IMPLS = ('auto', 'mmcv', 'torch')
 # default bound on the sampled columns of one chunk: C * kh * kw * rows * W_out * batch
 # elements (2**24 floats = 64 MiB); a P3 map of a 640 x 384 frame with 256 channels is 8.8M
 DEFAULT_CHUNK_ELEMS = 2**24
+# rows are computed in blocks of about this many sampled-column elements (4 MiB), which keeps
+# the columns in cache between the sampling and the matmul (about 20% faster at P3 on CPU)
+CACHE_ELEMS = 2**20
 
 
 
@@ -122,6 +125,16 @@ def _sample_rows(xflat: Tensor, offset: Tensor, weight_t: Tensor, in_hw: Tuple[i
     return torch.matmul(cols.view(B, R * Wo, -1), weight_t)
 
 
+def _sample_chunk(xflat: Tensor, offset: Tensor, weight_t: Tensor, in_hw: Tuple[int, int],
+                  kernel: Tuple[int, int], stride: Tuple[int, int], padding: Tuple[int, int],
+                  dilation: Tuple[int, int], row0: int, block_rows: int) -> Tensor:
+    """:func:`_sample_rows` over blocks of ``block_rows`` rows of a chunk, concatenated."""
+    outs = [_sample_rows(xflat, offset[:, :, r:r + block_rows], weight_t, in_hw, kernel, stride,
+                         padding, dilation, row0 + r)
+            for r in range(0, offset.shape[2], block_rows)]
+    return outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)
+
+
 def deform_conv2d_torch(x: Tensor, offset: Tensor, weight: Tensor,
                         stride: Union[int, Tuple[int, int]] = 1,
                         padding: Union[int, Tuple[int, int]] = 0,
@@ -171,17 +184,20 @@ def deform_conv2d_torch(x: Tensor, offset: Tensor, weight: Tensor,
     xflat = F.pad(x, (1, 1, 1, 1)).permute(0, 2, 3, 1).reshape(-1, Cg)
     # weight (O, C = (G, Cg), kh, kw) -> rows ordered (G, K, Cg) like the sampled columns
     weight_t = weight.view(O, G, Cg, K).permute(1, 3, 2, 0).reshape(G * K * Cg, O)
-    rows = max(1, chunk_elems // (B * Wo * C * K))
+    per_row = B * Wo * C * K  # sampled-column elements of one output row
+    rows = max(1, chunk_elems // per_row)
+    # within a chunk, blocks of about CACHE_ELEMS elements: sampling and matmul stay in cache
+    block_rows = max(1, min(rows, CACHE_ELEMS // per_row))
     checkpointed = torch.is_grad_enabled() and rows < Ho and (
         x.requires_grad or offset.requires_grad or weight.requires_grad)
     outs = []
     for r in range(0, Ho, rows):
         args = (xflat, offset[:, :, r:r + rows], weight_t, (H, W), (kh, kw), stride, padding,
-                dilation, r)
+                dilation, r, block_rows)
         if checkpointed:
-            outs.append(checkpoint(_sample_rows, *args, use_reentrant=False))
+            outs.append(checkpoint(_sample_chunk, *args, use_reentrant=False))
         else:
-            outs.append(_sample_rows(*args))
+            outs.append(_sample_chunk(*args))
     out = outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)
     return out.view(B, Ho, Wo, O).permute(0, 3, 1, 2).contiguous()
 

@@ -40,3 +40,27 @@ def test_benchmark_image_config_per_image():
                              '0', '--size', '160', '128', '--num-dets', '3'])
     (r, ) = report['results']
     assert r['unit'] == 'image' and r['mean_detections'] == 3
+
+
+def test_benchmark_profile_times_each_component(tmp_path, capsys):
+    """--profile: exclusive per-frame times of the data preprocessor, backbone, neck, heads,
+    their post-processing and the tracker, adding up to the total, in the table and JSON."""
+    out = tmp_path / 'profile.json'
+    report = benchmark.main([SGNET, '--device', 'cpu', '--num-images', '2', '--num-warmup', '0',
+                             '--num-frames', '2', '--size', '160', '128', '--num-dets', '3',
+                             '--profile', '--json', str(out)])
+    (r, ) = report['results']
+    prof = r['profile']
+    for name in ('data_preprocessor', 'detector.backbone', 'detector.neck', 'detector.bbox_head',
+                 'detector.bbox_head.predict_by_feat', 'detector.mask_head',
+                 'detector.mask_head.predict_by_feat', 'tracker.track', 'other', 'total'):
+        assert name in prof, name
+    assert 'loss_track' not in prof  # never runs in inference
+    parts = sum(v for k, v in prof.items() if k != 'total')
+    assert abs(parts - prof['total']) < 1e-6 * max(1.0, prof['total'])
+    for k in ('detector.backbone', 'detector.neck', 'detector.bbox_head', 'tracker.track'):
+        assert prof[k] > 0, k
+    assert json.loads(out.read_text())['results'][0]['profile'] == prof
+    printed = capsys.readouterr().out
+    assert 'profile of sgnet_r18_fpn_generated-ytvis.py, 3 detections' in printed
+    assert 'detector.backbone' in printed

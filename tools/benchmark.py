@@ -2,7 +2,7 @@
 
     python tools/benchmark.py CONFIG [--compare CONFIG2] [--device cpu|cuda]
         [--checkpoint CKPT] [--num-images 20] [--num-warmup 5] [--image IMG]
-        [--num-dets 1 10 50 100] [--size W H] [--json OUT]
+        [--num-dets 1 10 50 100] [--size W H] [--json OUT] [--profile]
 
 Image configs are timed per image; video (VIS) configs per frame: a generated video of
 ``--num-frames`` frames is predicted ``--num-images`` times after ``--num-warmup`` warm-up
@@ -19,6 +19,15 @@ pipeline, so each model sees its own test resolution. Models have random weights
 trained checkpoint for representative numbers, or compare configs with equal settings).
 mmdet configs can be named with the ``mmdet::`` prefix, e.g.
 ``mmdet::yolact/yolact_r50_1xb8-55e_coco.py``.
+
+``--profile`` adds, per config, where the time goes: after the timed iterations the model runs
+``--num-images`` more iterations with timers around the forward of each component (data
+preprocessor, backbone, neck, each head), each head's ``predict_by_feat`` (post-processing:
+box decoding, NMS and, for mask heads, mask assembly and pasting) and the tracker's ``track``
+(VIS configs). Times are exclusive (a component nested in another is subtracted from it), per
+image / frame, medians over the iterations; ``other`` is the rest of ``test_step``; modules
+that never run in inference (losses) are left out. Printed
+as a table and stored as ``profile`` in each result of the JSON.
 """
 import argparse
 import os.path as osp
@@ -50,6 +59,9 @@ def parse_args(argv=None):
     parser.add_argument('--size', type=int, nargs=2, default=(640, 480), metavar=('W', 'H'),
                         help='size of the generated input image / video frames')
     parser.add_argument('--json', help='also write the figures to this JSON file')
+    parser.add_argument('--profile', action='store_true',
+                        help='also time each component (backbone, neck, heads, '
+                             'post-processing, tracker) per image / frame')
     args = parser.parse_args(argv)
     if args.num_images < 1 or args.num_warmup < 0:
         parser.error('--num-images must be >= 1 and --num-warmup >= 0')
@@ -181,6 +193,126 @@ def time_model(model, data, frames_per_item, device, num_images, num_warmup):
                 mean_detections=float(np.mean(num_dets)), iterations=len(times))
 
 
+class ComponentTimer:
+    """Exclusive wall time of named regions (module forwards and wrapped methods) of a model.
+
+    Regions may nest (a mask head's forward inside its ``predict_by_feat``, a track head inside
+    the tracker): a region's time excludes the regions timed inside it, so the parts add up to
+    the total. On CUDA every boundary synchronises.
+    """
+
+    def __init__(self, cuda: bool):
+        self.cuda = cuda
+        self.stack = []  # [name, start, time of nested regions]
+        self.totals = {}
+        self.undo = []
+
+    def _clock(self):
+        if self.cuda:
+            torch.cuda.synchronize()
+        return time.perf_counter()
+
+    def enter(self, name):
+        self.stack.append([name, self._clock(), 0.0])
+
+    def leave(self):
+        name, start, nested = self.stack.pop()
+        elapsed = self._clock() - start
+        self.totals[name] = self.totals.get(name, 0.0) + elapsed - nested
+        if self.stack:
+            self.stack[-1][2] += elapsed
+
+    def time_module(self, name, module):
+        pre = module.register_forward_pre_hook(lambda *_: self.enter(name))
+        post = module.register_forward_hook(lambda *_: self.leave())
+        self.undo += [pre.remove, post.remove]
+
+    def time_method(self, name, obj, method):
+        original = getattr(obj, method)
+
+        def timed(*args, **kwargs):
+            self.enter(name)
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.leave()
+
+        setattr(obj, method, timed)  # an instance attribute shadows the class's method
+        self.undo.append(lambda: delattr(obj, method))
+
+    def remove(self):
+        for undo in self.undo:
+            undo()
+        self.undo = []
+
+
+def profile_components(model):
+    """(name, object, method or None) of the parts of ``model`` that ``--profile`` times:
+    the data preprocessor, the forward of each child module of the model (of its
+    ``detector`` for VIS models), each head's ``predict_by_feat`` and the tracker's ``track``."""
+    parts = [('data_preprocessor', model.data_preprocessor, None)]
+    holders = [('', model)]
+    if isinstance(getattr(model, 'detector', None), torch.nn.Module):
+        holders.append(('detector.', model.detector))
+    for prefix, holder in holders:
+        for name, child in holder.named_children():
+            if name in ('data_preprocessor', 'detector'):
+                continue
+            parts.append((prefix + name, child, None))
+            if hasattr(child, 'predict_by_feat'):
+                parts.append((f'{prefix}{name}.predict_by_feat', child, 'predict_by_feat'))
+    tracker = getattr(model, 'tracker', None)
+    if tracker is not None and hasattr(tracker, 'track'):
+        parts.append(('tracker.track', tracker, 'track'))
+    return parts
+
+
+def profile_model(model, data, frames_per_item, device, num_images):
+    """Median exclusive milliseconds per image / frame of each component (and ``other``,
+    the rest of ``test_step``) over ``num_images`` iterations."""
+    timer = ComponentTimer(str(device).startswith('cuda'))
+    names = []
+    for name, obj, method in profile_components(model):
+        if method is None:
+            timer.time_module(name, obj)
+        else:
+            timer.time_method(name, obj, method)
+        names.append(name)
+    per_iter = {name: [] for name in names + ['other', 'total']}
+    seen = {'other', 'total'}
+    try:
+        with torch.no_grad():
+            for _ in range(num_images):
+                timer.totals = {}
+                timer.enter('other')
+                model.test_step(data)
+                timer.leave()
+                seen.update(timer.totals)
+                total = sum(timer.totals.values())
+                for name in names + ['other']:
+                    per_iter[name].append(timer.totals.get(name, 0.0) / frames_per_item)
+                per_iter['total'].append(total / frames_per_item)
+    finally:
+        timer.remove()
+    # components that never ran in inference (e.g. loss modules) are left out
+    return {name: 1000 * statistics.median(v) for name, v in per_iter.items() if name in seen}
+
+
+def print_profile(results):
+    """One table per profiled result: component, ms per image / frame, share of the total."""
+    for r in results:
+        if 'profile' not in r:
+            continue
+        pinned = '' if r['pinned_detections'] is None else \
+            f", {r['pinned_detections']} detections"
+        prof = r['profile']
+        print(f"profile of {osp.basename(r['config'])}{pinned} (exclusive ms per {r['unit']}, "
+              'median):')
+        for name, ms in prof.items():
+            share = 100 * ms / prof['total'] if prof['total'] > 0 else 0.0
+            print(f'  {name:<48} {ms:>9.1f} {share:>6.1f}%')
+
+
 def _peak_rss_mib():
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -208,6 +340,10 @@ def main(argv=None):
                                      args.num_images, args.num_warmup)
                 figures.update(config=config, pinned_detections=num_dets,
                                unit='frame' if is_video else 'image')
+                if args.profile:
+                    figures['profile'] = profile_model(
+                        model, data, len(frames) if is_video else 1, args.device,
+                        args.num_images)
                 report['results'].append(figures)
                 del model
     print(f"device {report['device']}, {report['threads']} threads, batch 1, "
@@ -218,6 +354,8 @@ def main(argv=None):
         print(f"{osp.basename(r['config']):<58} {r['unit']:>5} {r['median_ms']:>10.1f} "
               f"{r['mean_ms']:>9.1f} {r['fps']:>7.2f} {r['mean_detections']:>6.1f} "
               f"{r['peak_memory_mib']:>9.0f}")
+    if args.profile:
+        print_profile(report['results'])
     if args.compare:
         report['ratios'] = []
         for a, b in zip(report['results'][::2], report['results'][1::2]):

@@ -5,6 +5,7 @@ model = dict(
     backbone=dict(
         type='ResNetIntervalDCN',
         dcn_interval=3,
-        dcn=dict(type='DCN', deform_groups=1, fallback_on_stride=False),
+        # 'DCNFast': mmcv's DCN (same weights) with the fast PyTorch path on CPU
+        dcn=dict(type='DCNFast', deform_groups=1, fallback_on_stride=False),
         stage_with_dcn=(False, True, True, True)),
     mask_head=dict(rescoring=dict(num_classes=80)))

@@ -35,6 +35,8 @@ class SGNetHead(InstanceFCOSHead):
         feature_align (bool): Box-guided deformable alignment of the classification
             feature that SAM and the classifier read. Default True.
         deform_groups (int): Offset groups of the alignment conv. Default 4.
+        deform_impl (str): Its implementation: 'auto' (mmcv's op on CUDA, PyTorch on CPU),
+            'mmcv' or 'torch' (:class:`DeformConv2dFast`). Default 'auto'.
         with_track (bool): Predict the centerness movement. Default True.
         **kwargs: :class:`mmdet.models.FCOSHead` arguments.
     """
@@ -47,6 +49,7 @@ class SGNetHead(InstanceFCOSHead):
                  attention_convs: int = 2,
                  feature_align: bool = True,
                  deform_groups: int = 4,
+                 deform_impl: str = 'auto',
                  with_track: bool = True,
                  **kwargs) -> None:
         if max_division < 1 or attention_dim < 1:
@@ -57,6 +60,7 @@ class SGNetHead(InstanceFCOSHead):
         self.attention_convs = attention_convs
         self.feature_align = feature_align
         self.deform_groups = deform_groups
+        self.deform_impl = deform_impl
         self.with_track = with_track
         self.num_attention = max_division * max_division * attention_dim
         self.num_params = self.num_attention + (2 if with_track else 0)
@@ -66,7 +70,8 @@ class SGNetHead(InstanceFCOSHead):
         super()._init_layers()
         if self.feature_align:
             self.align = FeatureAlign(self.feat_channels, self.feat_channels,
-                                      deform_groups=self.deform_groups, norm_cfg=self.norm_cfg)
+                                      deform_groups=self.deform_groups, norm_cfg=self.norm_cfg,
+                                      deform_impl=self.deform_impl)
         self.sam_convs = nn.Sequential(*[
             ConvModule(self.feat_channels, self.feat_channels, 3, padding=1,
                        norm_cfg=self.norm_cfg, bias=self.norm_cfg is None)

@@ -37,6 +37,8 @@ class SipMaskHead(InstanceFCOSHead):
         feature_align (bool): Use the box-guided deformable alignment for the
             classification / coefficient branch. Default True.
         deform_groups (int): Offset groups of the alignment conv. Default 4.
+        deform_impl (str): Its implementation: 'auto' (mmcv's op on CUDA, PyTorch on CPU),
+            'mmcv' or 'torch' (:class:`DeformConv2dFast`). Default 'auto'.
         mask_feat_levels (int): How many of the first levels' regression-tower outputs feed
             the basis masks: 3 = P3-P5 (contextual basis masks), 1 = P3 (the baseline).
         coeff_init_std (float): Std of the coefficient conv init (0.001 image, 0.01 video).
@@ -54,6 +56,7 @@ class SipMaskHead(InstanceFCOSHead):
                  grid_size: Union[int, Sequence[int]] = 2,
                  feature_align: bool = True,
                  deform_groups: int = 4,
+                 deform_impl: str = 'auto',
                  mask_feat_levels: int = 3,
                  coeff_init_std: float = 0.001,
                  **kwargs) -> None:
@@ -63,6 +66,7 @@ class SipMaskHead(InstanceFCOSHead):
             raise ValueError(f'grid_size must be >= 1 per axis, got {grid_size}')
         self.feature_align = feature_align
         self.deform_groups = deform_groups
+        self.deform_impl = deform_impl
         self.mask_feat_levels = mask_feat_levels
         self.coeff_init_std = coeff_init_std
         self.num_params = self.grid_size[0] * self.grid_size[1] * num_bases
@@ -77,7 +81,8 @@ class SipMaskHead(InstanceFCOSHead):
             # the last conv of the classification tower is the alignment conv
             self.cls_convs = self.cls_convs[:-1]
             self.align = FeatureAlign(self.feat_channels, self.feat_channels,
-                                      deform_groups=self.deform_groups, norm_cfg=self.norm_cfg)
+                                      deform_groups=self.deform_groups, norm_cfg=self.norm_cfg,
+                                      deform_impl=self.deform_impl)
 
     def _init_predictor(self) -> None:
         super()._init_predictor()

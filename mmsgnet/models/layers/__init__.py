@@ -2,10 +2,12 @@
 from .granularity_blender import (BoxPixels, GranularityBlender, canonical_cell,
                                   division_grid)
 
+from .deform_conv import DeformConv2dFast, DeformConv2dFastPack, deform_conv2d_torch
 from .feature_align import FeatureAlign
 from .mask_rescoring import MaskRescoringHead
 
 __all__ = [
+    'DeformConv2dFast', 'DeformConv2dFastPack', 'deform_conv2d_torch',
     'FeatureAlign', 'MaskRescoringHead', 'BoxPixels', 'GranularityBlender', 'canonical_cell',
     'division_grid'
 ]

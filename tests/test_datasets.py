@@ -21,7 +21,8 @@ from mmengine.registry import init_default_scope
 import mmsgnet  # noqa: F401  (registers the strict datasets and transforms)
 from mmsgnet.datasets import (COCO_ANN_FILE, COCOVID_ANN_FILE, YTVIS_ANN_FILE, AnnotationFileError,
                               ImageFileError, convert_ytvis_to_cocovid, decode_segmentation,
-                              dump_json_atomic, generate_coco_instance, generate_youtube_vis,
+                              dump_json_atomic, encode_rle, generate_coco_instance,
+                              generate_youtube_vis,
                               image_bytes_problem, validate_annotation_file,
                               validate_coco_instance_file, validate_cocovid_file,
                               validate_ytvis_file, ytvis_class_names)
@@ -350,6 +351,13 @@ MALFORMED_COCO = {
                    'width/height must be positive integers'),
     'unknown image': (lambda d: d['annotations'][0].update(image_id=77), 'annotation id=1 '
                       '(image id=77)', "image_id 77 is not in 'images'"),
+    'rle counts bad characters': (
+        lambda d: d['annotations'][0]['segmentation'].update(counts='~~~ '), FIRST_ANN,
+        'RLE counts is not a valid compressed COCO RLE string'),
+    'rle counts wrong total': (
+        lambda d: d['annotations'][0]['segmentation'].update(
+            counts=encode_rle(np.zeros((64, 95)))['counts']), FIRST_ANN,
+        'RLE counts decode to run lengths that do not add up to height*width=6144'),
 }
 
 
@@ -422,6 +430,44 @@ def test_malformed_cocovid_files_raise(ytvis_root, tmp_path):
                        img_path='JPEGImages/')
     with pytest.raises(AnnotationFileError, match='official YouTube-VIS format.*ytvis2cocovid'):
         DATASETS.build(cfg)
+
+
+def test_cocovid_video_without_name_and_image_without_frame_id(ytvis_root, tmp_path):
+    data = _load(ytvis_root / COCOVID_ANN_FILE)
+    del data['videos'][0]['name']
+    ann_file = _dump(data, tmp_path / 'no_name.json')
+    with pytest.raises(AnnotationFileError, match=r"video id=1: missing key\(s\) \['name'\]"):
+        validate_cocovid_file(ann_file)
+    data = _load(ytvis_root / COCOVID_ANN_FILE)
+    del data['images'][0]['frame_id']
+    ann_file = _dump(data, tmp_path / 'no_frame_id.json')
+    with pytest.raises(AnnotationFileError) as error:
+        validate_cocovid_file(ann_file)
+    # one problem: the annotations of that image are not reported as pointing nowhere
+    assert error.value.problems == [
+        "image id=1: missing key(s) ['frame_id']. Fix: add ['frame_id'] to every image"]
+
+
+def test_invalid_rle_counts_in_ytvis_files_are_named(ytvis_root, tmp_path):
+    data = _load(ytvis_root / YTVIS_ANN_FILE)
+    track = data['annotations'][1]
+    frame = next(t for t, s in enumerate(track['segmentations']) if s is not None)
+    track['segmentations'][frame]['counts'] = 'garbage!'
+    ann_file = _dump(data, tmp_path / 'bad_rle.json')
+    with pytest.raises(AnnotationFileError, match=rf'annotation id=2 \(video id=1\) frame '
+                       rf'{frame}: RLE counts'):
+        validate_ytvis_file(ann_file)
+
+
+def test_compressed_rle_check_agrees_with_pycocotools():
+    rng = np.random.default_rng(0)
+    masks = [rng.random((13, 17)) < p for p in (0.0, 0.05, 0.5, 0.95, 1.0)]
+    masks.append(np.pad(np.ones((5, 5), bool), ((4, 4), (6, 6))))
+    from mmsgnet.datasets.validation import compressed_rle_totals
+    counts = [encode_rle(m)['counts'] for m in masks]
+    totals = compressed_rle_totals(counts + [c[:-1] for c in counts if len(c) > 2] + ['', '~'])
+    assert totals[:len(masks)] == [13 * 17] * len(masks)
+    assert all(t != 13 * 17 for t in totals[len(masks):])
 
 
 def test_malformed_ytvis_files_raise(ytvis_root, tmp_path):

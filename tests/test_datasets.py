@@ -298,6 +298,42 @@ def test_strict_loader_names_a_truncated_frame(ytvis_root, tmp_path):
         DATASETS.build(cfg)
 
 
+def test_training_skips_videos_without_annotated_objects(ytvis_root, tmp_path, capsys):
+    cocovid = _load(ytvis_root / COCOVID_ANN_FILE)
+    cocovid['annotations'] = [a for a in cocovid['annotations'] if a['video_id'] != 2]
+    ann_file = _dump(cocovid, tmp_path / 'empty_video.json')
+    cfg = _dataset_cfg('generated_youtube_vis.py', 'train', ytvis_root,
+                       'StrictYouTubeVISDataset', ann_file, img_path='JPEGImages/')
+    with pytest.warns(UserWarning, match=r"1 training video\(s\) without any annotated "
+                      r"object.*video id=2 \('video_0001'\)"):
+        dataset = DATASETS.build(cfg)
+    assert [dataset.get_data_info(i)['video_id'] for i in range(len(dataset))] == [1, 3]
+    sampler = TrackImgSampler(dataset, seed=0)
+    assert len(sampler) == 16
+    for index in sampler:  # every key frame draws a reference frame
+        assert len(dataset[index]['data_samples']) == 2
+    cfg['test_mode'] = True  # test splits keep every video
+    assert len(DATASETS.build(cfg)) == 3
+    cfg.update(test_mode=False, metainfo=dict(classes=('lizard', )))
+    cocovid['annotations'] = [a for a in cocovid['annotations'] if a['category_id'] != 3]
+    cfg['ann_file'] = _dump(cocovid, tmp_path / 'no_lizard.json')
+    with pytest.raises(AnnotationFileError, match=r"no training video has an annotated object "
+                       r"of the classes \('lizard',\).*Fix: "):
+        DATASETS.build(cfg)
+    capsys.readouterr()
+    _tool_main('check_dataset')([ann_file])
+    out = capsys.readouterr()
+    assert out.out.startswith('OK: ')
+    assert "video id=2 ('video_0001') has no annotated object in any frame" in out.err
+    ytvis = _load(ytvis_root / YTVIS_ANN_FILE)
+    for track in ytvis['annotations']:
+        if track['video_id'] == 3:
+            track['segmentations'] = [None] * len(track['segmentations'])
+            track['bboxes'] = [None] * len(track['bboxes'])
+    _tool_main('check_dataset')([_dump(ytvis, tmp_path / 'empty_ytvis.json')])
+    assert "video id=3 ('video_0002') has no annotated object" in capsys.readouterr().err
+
+
 def test_image_bytes_problem_accepts_good_and_rejects_bad_files(coco_root):
     good = (coco_root / 'images' / '000000.jpg').read_bytes()
     assert image_bytes_problem(good, decode=True, expected_size=SIZE) is None

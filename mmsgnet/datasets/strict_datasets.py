@@ -13,13 +13,15 @@ seconds to start-up. Image files are checked when they are on the local disk
 ``check_images='decode'``, not at all with ``check_images=None``. In test mode an annotation
 file without annotations is accepted (hidden-GT splits such as YouTube-VIS valid).
 """
+import warnings
 from typing import List, Optional
 
 from mmdet.datasets import CocoDataset, YouTubeVISDataset
 from mmdet.registry import DATASETS
 from mmengine.fileio import get_local_path
 
-from .validation import load_annotation_json, validate_annotations
+from .validation import (AnnotationFileError, load_annotation_json, validate_annotations,
+                         video_label)
 
 CHECK_IMAGES = (None, 'exists', 'decode')
 
@@ -96,3 +98,34 @@ class StrictYouTubeVISDataset(YouTubeVISDataset):
         """
         _validate_dataset_file(self, 'cocovid', 'img_path')
         return super().load_data_list()
+
+    def filter_data(self) -> List[dict]:
+        """mmdet's filtering, then (for training) drop the videos without an annotated object
+        of the dataset's classes in any frame, with a warning naming them: mmdet's frame
+        samplers draw the reference frames among the annotated ones and would fail on such a
+        video ("Sample larger than population").
+
+        Returns:
+            list[dict]: Per-video data infos.
+
+        Raises:
+            AnnotationFileError: If no training video is left.
+        """
+        data_list = super().filter_data()
+        if self.test_mode:
+            return data_list
+        kept = [v for v in data_list if any(image['instances'] for image in v['images'])]
+        if len(kept) < len(data_list):
+            empty = [video_label(dict(id=v['video_id'], file_names=[
+                v['images'][0]['file_name'] if v['images'] else None])) for v in data_list
+                if not any(image['instances'] for image in v['images'])]
+            if not kept:
+                raise AnnotationFileError(self.ann_file, [
+                    f'videos: no training video has an annotated object of the classes '
+                    f"{tuple(self.metainfo['classes'])}. Fix: check `metainfo.classes` / "
+                    '`dataset_version` in the config against the categories of the file'])
+            shown = ', '.join(empty[:20]) + (f' and {len(empty) - 20} more'
+                                             if len(empty) > 20 else '')
+            warnings.warn(f"'{self.ann_file}': {len(empty)} training video(s) without any "
+                          f'annotated object of the classes are skipped: {shown}')
+        return kept

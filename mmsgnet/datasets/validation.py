@@ -431,9 +431,22 @@ def _validate_coco_like(data: dict, fmt: str, report: _Report, img_dir, decode, 
     _check_images_on_disk(files, img_dir, decode, report, progress)
     report.raise_if_any()
     counts = dict(num_images=len(images), num_annotations=len(annotations))
+    summary = dict(format=fmt, num_categories=len(categories), **counts)
     if video_keys:
-        counts['num_videos'] = len(videos)
-    return dict(format=fmt, num_categories=len(categories), **counts)
+        summary['num_videos'] = len(videos)
+        annotated = {ann['video_id'] for ann in annotations.values()}
+        summary['empty_videos'] = [video_label(v) for v in videos.values()
+                                   if v['id'] not in annotated]
+    return summary
+
+
+def video_label(video: dict) -> str:
+    """``video id=3 ('name')``, the name being the folder of the frames when not given."""
+    name = video.get('name')
+    if name is None and video.get('file_names'):
+        first = str(video['file_names'][0]).replace('\\', '/')
+        name = first.rsplit('/', 1)[0] if '/' in first else None
+    return f"video id={video['id']}" + ('' if name is None else f' ({name!r})')
 
 
 def _check_track(ann: dict, name: str, video: dict, categories: set, report: _Report) -> None:
@@ -512,8 +525,12 @@ def _validate_ytvis(data: dict, report: _Report, img_dir, decode, allow_empty, c
     report.raise_if_any()
     _check_images_on_disk(files, img_dir, decode, report, progress)
     report.raise_if_any()
+    annotated = {ann['video_id'] for ann in annotations.values()
+                 if any(seg is not None for seg in ann['segmentations'])}
     return dict(format='ytvis', num_categories=len(categories), num_videos=len(videos),
-                num_images=len(files), num_annotations=len(annotations))
+                num_images=len(files), num_annotations=len(annotations),
+                empty_videos=[video_label(v) for v in videos.values()
+                              if v['id'] not in annotated])
 
 
 def validate_annotations(data: dict, fmt: str, ann_file: str = '<in memory>',
@@ -536,7 +553,8 @@ def validate_annotations(data: dict, fmt: str, ann_file: str = '<in memory>',
 
     Returns:
         dict: Summary with ``format``, ``num_categories``, ``num_images``,
-        ``num_annotations`` and, for videos, ``num_videos``.
+        ``num_annotations`` and, for videos, ``num_videos`` and ``empty_videos`` (labels of
+        the videos without an annotated object in any frame, which training skips).
 
     Raises:
         AnnotationFileError: Listing every problem found.

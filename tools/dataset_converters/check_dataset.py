@@ -46,6 +46,10 @@ def main(argv=None):
         sys.exit(str(error))
     images = 'not checked' if args.img_dir is None else (
         'decoded' if args.decode else 'exist')
+    if not args.allow_empty:
+        for video in summary.get('empty_videos', []):
+            print(f'warning: {video} has no annotated object in any frame; training skips it '
+                  '(mmdet\'s frame sampler cannot draw from it)', file=sys.stderr)
     counts = ', '.join(f'{v} {k[4:]}' for k, v in summary.items() if k.startswith('num_'))
     print(f"OK: {args.ann_file} ({summary['format']}): {counts}; images {images}")
 

@@ -200,6 +200,8 @@ def test_failed_conversion_leaves_no_partial_output(ytvis_root, tmp_path):
 def _dataset_cfg(config, split, root, dataset_type, ann_file, **prefix):
     cfg = Config.fromfile(osp.join(CONFIGS, config))[f'{split}_dataloader']['dataset']
     cfg.update(type=dataset_type, data_root=str(root), ann_file=ann_file, data_prefix=prefix)
+    if not dataset_type.startswith('Strict'):
+        cfg.pop('check_images', None)
     return cfg
 
 
@@ -290,6 +292,7 @@ def test_strict_loader_names_a_truncated_frame(ytvis_root, tmp_path):
     assert cv2.imread(str(frame)) is not None  # OpenCV alone would not notice
     cfg = _dataset_cfg('generated_youtube_vis.py', 'train', root, 'StrictYouTubeVISDataset',
                        COCOVID_ANN_FILE, img_path='JPEGImages/')
+    cfg['check_images'] = 'exists'
     dataset = DATASETS.build(cfg)
     with pytest.raises(ImageFileError, match=r"video_0000/00000\.jpg'.*Fix: re-extract"):
         dataset[(0, 0)]
@@ -332,6 +335,42 @@ def test_training_skips_videos_without_annotated_objects(ytvis_root, tmp_path, c
             track['bboxes'] = [None] * len(track['bboxes'])
     _tool_main('check_dataset')([_dump(ytvis, tmp_path / 'empty_ytvis.json')])
     assert "video id=3 ('video_0002') has no annotated object" in capsys.readouterr().err
+
+
+def _garbage_inside(path, seed=1, size=64):
+    """Overwrite ``size`` bytes in the middle of a JPEG's entropy-coded data with random bytes
+    (header and end-of-image marker intact)."""
+    data = bytearray(path.read_bytes())
+    start = len(data) // 2
+    data[start:start + size] = np.random.default_rng(seed).integers(0, 256, size,
+                                                                    dtype=np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+
+
+def test_decode_check_finds_garbage_inside_a_jpeg_before_training(ytvis_root, tmp_path):
+    root = tmp_path / 'ytvis'
+    shutil.copytree(ytvis_root, root)
+    frame = root / 'JPEGImages' / 'video_0001' / '00003.jpg'
+    _garbage_inside(frame)
+    assert cv2.imread(str(frame)) is not None  # OpenCV alone decodes it (with a grey band)
+    assert image_bytes_problem(frame.read_bytes()) is None  # the end marker is intact
+    assert 'corrupt (libjpeg: Corrupt JPEG data' in image_bytes_problem(frame.read_bytes(),
+                                                                          decode=True)
+    for good in (ytvis_root / 'JPEGImages').rglob('*.jpg'):  # no false alarm
+        assert image_bytes_problem(good.read_bytes(), decode=True, expected_size=SIZE) is None
+    # the generated-data configs decode every image once when the dataset is built
+    for name in ('generated_youtube_vis.py', 'generated_coco_instance.py'):
+        for split in ('train', 'val'):
+            cfg = Config.fromfile(osp.join(CONFIGS, name))[f'{split}_dataloader']['dataset']
+            assert cfg.check_images == 'decode'
+    cfg = _dataset_cfg('generated_youtube_vis.py', 'train', root, 'StrictYouTubeVISDataset',
+                       COCOVID_ANN_FILE, img_path='JPEGImages/')
+    with pytest.raises(AnnotationFileError, match=r'image id=12: .*video_0001/00003\.jpg.*'
+                       r'corrupt.*Fix: '):
+        DATASETS.build(cfg)
+    with pytest.raises(SystemExit, match=r'image id=12: .*video_0001/00003\.jpg.*corrupt'):
+        _tool_main('check_dataset')([str(root / COCOVID_ANN_FILE), '--img-dir',
+                                     str(root / 'JPEGImages'), '--decode', '--workers', '2'])
 
 
 def test_image_bytes_problem_accepts_good_and_rejects_bad_files(coco_root):

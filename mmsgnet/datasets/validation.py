@@ -16,8 +16,10 @@ problem and the fix. An annotation file with no annotations is an error unless
 silently learn nothing. Image files are checked for existence when ``img_dir`` is given, and
 fully decoded with ``decode_images=True``.
 """
+import contextlib
 import json
 import math
+import multiprocessing
 import os.path as osp
 from typing import Dict, Iterable, List, Optional, Sequence
 
@@ -352,15 +354,26 @@ def _file_problem(task: tuple) -> Optional[str]:
 
 
 def _check_images_on_disk(files: List[tuple], img_dir: Optional[str], decode: bool,
-                          report: _Report, progress: bool) -> None:
-    """``files``: (record name, file name, (width, height)) triples."""
+                          report: _Report, progress: bool, workers: int = 0) -> None:
+    """``files``: (record name, file name, (width, height)) triples. With ``decode`` and
+    ``workers > 1`` the files are decoded by that many forked processes."""
     if img_dir is None:
         return
-    for name, file_name, size in tqdm(files, desc='images', disable=not progress):
-        problem = image_file_problem(osp.join(img_dir, file_name), decode, size)
-        if problem:
-            report.add(name, problem, f'check `data_prefix`/--img-dir ({img_dir!r}); '
-                       + IMAGE_FIX)
+    tasks = [(osp.join(img_dir, file_name), decode, size) for _, file_name, size in files]
+    parallel = decode and workers > 1 and len(tasks) > workers and \
+        not multiprocessing.current_process().daemon  # (daemons may not have children)
+    with contextlib.ExitStack() as stack:
+        if parallel:
+            pool = stack.enter_context(multiprocessing.get_context('fork').Pool(workers))
+            problems = pool.imap(_file_problem, tasks, chunksize=16)
+        else:
+            problems = map(_file_problem, tasks)
+        problems = tqdm(problems, total=len(tasks), desc='decoding images' if decode else
+                        'images', disable=not progress)
+        for (name, _, _), problem in zip(files, problems):
+            if problem:
+                report.add(name, problem, f'check `data_prefix`/--img-dir ({img_dir!r}); '
+                           + IMAGE_FIX)
 
 
 def _check_annotation_list(data: dict, report: _Report, allow_empty: bool) -> list:
@@ -373,7 +386,7 @@ def _check_annotation_list(data: dict, report: _Report, allow_empty: bool) -> li
 
 
 def _validate_coco_like(data: dict, fmt: str, report: _Report, img_dir, decode, allow_empty,
-                        classes, progress) -> dict:
+                        classes, progress, workers) -> dict:
     video_keys = ('video_id', 'frame_id') if fmt == 'cocovid' else ()
     top_keys = ('images', 'annotations', 'categories') + (('videos', ) if video_keys else ())
     if not _check_top_level(data, top_keys, fmt, report, allow_empty):
@@ -428,7 +441,7 @@ def _validate_coco_like(data: dict, fmt: str, report: _Report, img_dir, decode, 
     report.raise_if_any()
     files = [(f"image id={i['id']}", i['file_name'], (i['width'], i['height']))
              for i in images.values()]
-    _check_images_on_disk(files, img_dir, decode, report, progress)
+    _check_images_on_disk(files, img_dir, decode, report, progress, workers)
     report.raise_if_any()
     counts = dict(num_images=len(images), num_annotations=len(annotations))
     summary = dict(format=fmt, num_categories=len(categories), **counts)
@@ -484,7 +497,7 @@ def _check_track(ann: dict, name: str, video: dict, categories: set, report: _Re
 
 
 def _validate_ytvis(data: dict, report: _Report, img_dir, decode, allow_empty, classes,
-                    progress) -> dict:
+                    progress, workers) -> dict:
     if not _check_top_level(data, ('videos', 'annotations', 'categories'), 'ytvis', report,
                             allow_empty):
         report.raise_if_any()
@@ -523,7 +536,7 @@ def _validate_ytvis(data: dict, report: _Report, img_dir, decode, allow_empty, c
             continue
         _check_track(ann, name, videos[ann['video_id']], categories, report)
     report.raise_if_any()
-    _check_images_on_disk(files, img_dir, decode, report, progress)
+    _check_images_on_disk(files, img_dir, decode, report, progress, workers)
     report.raise_if_any()
     annotated = {ann['video_id'] for ann in annotations.values()
                  if any(seg is not None for seg in ann['segmentations'])}
@@ -536,7 +549,7 @@ def _validate_ytvis(data: dict, report: _Report, img_dir, decode, allow_empty, c
 def validate_annotations(data: dict, fmt: str, ann_file: str = '<in memory>',
                          img_dir: Optional[str] = None, decode_images: bool = False,
                          allow_empty: bool = False, classes: Optional[Sequence[str]] = None,
-                         progress: bool = False) -> dict:
+                         progress: bool = False, workers: int = 0) -> dict:
     """Validate already-loaded annotations.
 
     Args:
@@ -550,6 +563,8 @@ def validate_annotations(data: dict, fmt: str, ann_file: str = '<in memory>',
         classes (Sequence[str], optional): Class names the dataset will use; each must be a
             category name of the file.
         progress (bool): Show a progress bar while checking image files.
+        workers (int): Processes that decode the images (``decode_images``); 0 or 1: this
+            process.
 
     Returns:
         dict: Summary with ``format``, ``num_categories``, ``num_images``,
@@ -562,7 +577,7 @@ def validate_annotations(data: dict, fmt: str, ann_file: str = '<in memory>',
     if fmt not in FORMATS:
         raise ValueError(f'fmt must be one of {FORMATS}, got {fmt!r}.')
     report = _Report(ann_file)
-    args = (report, img_dir, decode_images, allow_empty, classes, progress)
+    args = (report, img_dir, decode_images, allow_empty, classes, progress, workers)
     if fmt == 'ytvis':
         return _validate_ytvis(data, *args)
     return _validate_coco_like(data, fmt, *args)
@@ -575,8 +590,8 @@ def validate_annotation_file(ann_file: str, fmt: str = 'auto', **kwargs) -> dict
         ann_file (str): Path of the JSON file.
         fmt (str): 'coco', 'cocovid', 'ytvis' or 'auto' (see
             :func:`detect_annotation_format`).
-        **kwargs: ``img_dir``, ``decode_images``, ``allow_empty``, ``classes``, ``progress``
-            as in :func:`validate_annotations`.
+        **kwargs: ``img_dir``, ``decode_images``, ``allow_empty``, ``classes``, ``progress``,
+            ``workers`` as in :func:`validate_annotations`.
 
     Returns:
         dict: The summary of :func:`validate_annotations`.
@@ -597,7 +612,7 @@ def validate_coco_instance_file(ann_file: str, img_dir: Optional[str] = None,
     Args:
         ann_file (str): Path of the JSON file.
         img_dir (str, optional): Image folder; images must exist when given.
-        **kwargs: ``decode_images``, ``allow_empty``, ``classes``, ``progress``.
+        **kwargs: ``decode_images``, ``allow_empty``, ``classes``, ``progress``, ``workers``.
 
     Returns:
         dict: Summary counts.
@@ -611,7 +626,7 @@ def validate_cocovid_file(ann_file: str, img_dir: Optional[str] = None, **kwargs
     Args:
         ann_file (str): Path of the JSON file.
         img_dir (str, optional): Frame folder; frames must exist when given.
-        **kwargs: ``decode_images``, ``allow_empty``, ``classes``, ``progress``.
+        **kwargs: ``decode_images``, ``allow_empty``, ``classes``, ``progress``, ``workers``.
 
     Returns:
         dict: Summary counts.
@@ -625,7 +640,7 @@ def validate_ytvis_file(ann_file: str, img_dir: Optional[str] = None, **kwargs) 
     Args:
         ann_file (str): Path of the JSON file.
         img_dir (str, optional): ``JPEGImages`` folder; frames must exist when given.
-        **kwargs: ``decode_images``, ``allow_empty``, ``classes``, ``progress``.
+        **kwargs: ``decode_images``, ``allow_empty``, ``classes``, ``progress``, ``workers``.
 
     Returns:
         dict: Summary counts.

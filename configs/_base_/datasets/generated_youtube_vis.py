@@ -66,6 +66,7 @@ train_dataloader = dict(
         metainfo=metainfo,
         ann_file='train/annotations/instances_cocovid.json',
         data_prefix=dict(img_path='train/JPEGImages/'),
+        check_images='decode',  # decode every image once, before training
         pipeline=train_pipeline))
 val_dataloader = dict(
     dataset=dict(
@@ -74,6 +75,7 @@ val_dataloader = dict(
         metainfo=metainfo,
         ann_file='val/annotations/instances_cocovid.json',
         data_prefix=dict(img_path='val/JPEGImages/'),
+        check_images='decode',  # decode every image once, when the dataset is built
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 

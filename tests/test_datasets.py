@@ -1,5 +1,6 @@
 """Generated datasets, YouTube-VIS -> CocoVID conversion, annotation validation, the strict
 dataset classes and the dataset tools. CPU, tiny images (96x64), seconds."""
+import glob
 import importlib.util
 import json
 import os
@@ -371,6 +372,60 @@ def test_decode_check_finds_garbage_inside_a_jpeg_before_training(ytvis_root, tm
     with pytest.raises(SystemExit, match=r'image id=12: .*video_0001/00003\.jpg.*corrupt'):
         _tool_main('check_dataset')([str(root / COCOVID_ANN_FILE), '--img-dir',
                                      str(root / 'JPEGImages'), '--decode', '--workers', '2'])
+
+
+def _image_loaders(pipeline):
+    for transform in pipeline:
+        if transform['type'] == 'TransformBroadcaster':
+            yield from _image_loaders(transform['transforms'])
+        elif 'Load' in transform['type'] and 'Annotations' not in transform['type']:
+            yield transform['type']
+
+
+def test_every_pipeline_loads_images_with_the_strict_loader():
+    configs = sorted(glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True))
+    checked = 0
+    for path in configs:
+        cfg = Config.fromfile(path)
+        for split in ('train', 'val', 'test'):
+            dataset = cfg.get(f'{split}_dataloader', {}).get('dataset')
+            while dataset is not None and 'pipeline' not in dataset and 'dataset' in dataset:
+                dataset = dataset['dataset']  # dataset wrappers
+            if dataset is None or 'pipeline' not in dataset:
+                continue
+            loaders = list(_image_loaders(dataset['pipeline']))
+            assert loaders == ['StrictLoadImageFromFile'], (path, split, loaders)
+            checked += 1
+    assert checked >= 3 * 20
+
+
+@pytest.mark.parametrize('config', ['generated_youtube_vis.py', 'youtube_vis_2019.py'])
+def test_test_pipelines_name_an_unreadable_frame(ytvis_root, tmp_path, config):
+    root = tmp_path / 'ytvis'
+    shutil.copytree(ytvis_root, root)
+    frame = root / 'JPEGImages' / 'video_0001' / '00002.jpg'
+    frame.write_bytes(frame.read_bytes()[:300])
+    cfg = _dataset_cfg(config, 'test', root, 'StrictYouTubeVISDataset', COCOVID_ANN_FILE,
+                       img_path='JPEGImages/')
+    cfg.update(check_images='exists', metainfo=dict(classes=('person', 'giant_panda',
+                                                             'lizard')))
+    dataset = DATASETS.build(cfg)
+    dataset[0]  # video 1 is fine
+    with pytest.raises(ImageFileError, match=r"video_0001/00002\.jpg'.*truncated.*Fix: "):
+        dataset[1]
+    frame.unlink()
+    with pytest.raises(ImageFileError, match=r"video_0001/00002\.jpg'.*does not exist"):
+        dataset[1]
+
+
+def test_mmdet_inferencer_accepts_the_strict_loader(coco_root):
+    from mmdet.apis import DetInferencer
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'sipmask',
+                                   'sipmask_r18_fpn_gn-head_generated-coco.py'))
+    cfg.model.backbone.init_cfg = None
+    inferencer = DetInferencer(cfg, device='cpu', show_progress=False)
+    result = inferencer(str(coco_root / 'images' / '000000.jpg'), return_datasamples=True)
+    assert result['predictions'][0].pred_instances.masks.shape[-2:] == SIZE[::-1]
 
 
 def test_image_bytes_problem_accepts_good_and_rejects_bad_files(coco_root):

@@ -51,7 +51,7 @@ test_pipeline = [
     dict(
         type='TransformBroadcaster',
         transforms=[
-            dict(type='LoadImageFromFile', backend_args=backend_args),
+            dict(type='StrictLoadImageFromFile', backend_args=backend_args),
             dict(type='Resize', scale=image_scale, keep_ratio=True),
             dict(type='LoadTrackAnnotations', with_mask=True),
         ]),

@@ -657,6 +657,43 @@ def test_ytvis2cocovid_tool_matches_the_library(ytvis_root, tmp_path):
         _tool_main('ytvis2cocovid')([str(tmp_path / 'missing.json'), str(tmp_path / 'x.json')])
 
 
+@pytest.mark.parametrize('args, message', [
+    (['ytvis', '--num-videos', '0'], '--num-videos must be >= 1, got 0'),
+    (['ytvis', '--num-frames', '0'], '--num-frames must be >= 1, got 0'),
+    (['ytvis', '--max-objects', '0'], '--max-objects must be >= 1, got 0'),
+    (['coco', '--max-objects', '0'], '--max-objects must be >= 1, got 0'),
+    (['coco', '--num-images', '0'], '--num-images must be >= 1, got 0'),
+])
+def test_generate_tool_refuses_empty_datasets_and_writes_nothing(tmp_path, capsys, args,
+                                                                  message):
+    out_dir = tmp_path / 'out'
+    with pytest.raises(SystemExit):
+        _tool_main('generate_dataset')(args + ['--out-dir', str(out_dir)])
+    assert message in capsys.readouterr().err
+    assert not out_dir.exists()
+    with pytest.raises(ValueError, match='must be >= 1'):
+        generate_youtube_vis(str(out_dir), num_videos=0)
+    with pytest.raises(ValueError, match='must be >= 1'):
+        generate_coco_instance(str(out_dir), max_objects=0)
+    assert not out_dir.exists()
+
+
+def test_ytvis2cocovid_tool_refuses_cocovid_input_and_its_own_output(ytvis_root, tmp_path):
+    cocovid = tmp_path / 'cocovid.json'
+    shutil.copy(ytvis_root / COCOVID_ANN_FILE, cocovid)
+    with pytest.raises(SystemExit, match=r'(?s)cocovid\.json.*is already CocoVID.*use it as '
+                       r'it is'):
+        _tool_main('ytvis2cocovid')([str(cocovid), str(tmp_path / 'out.json')])
+    assert not (tmp_path / 'out.json').exists()
+    official = tmp_path / 'official.json'
+    shutil.copy(ytvis_root / YTVIS_ANN_FILE, official)
+    before = official.read_bytes()
+    for out in (official, tmp_path / '.' / 'official.json'):
+        with pytest.raises(SystemExit, match='would overwrite the input.*another output path'):
+            _tool_main('ytvis2cocovid')([str(official), str(out)])
+    assert official.read_bytes() == before
+
+
 def test_check_dataset_tool_reports_problems(ytvis_root, tmp_path, capsys):
     root = tmp_path / 'ytvis'
     shutil.copytree(ytvis_root, root)

@@ -1,5 +1,6 @@
 """Generated datasets, YouTube-VIS -> CocoVID conversion, annotation validation, the strict
 dataset classes and the dataset tools. CPU, tiny images (96x64), seconds."""
+import glob
 import importlib.util
 import json
 import os
@@ -21,7 +22,8 @@ from mmengine.registry import init_default_scope
 import mmsgnet  # noqa: F401  (registers the strict datasets and transforms)
 from mmsgnet.datasets import (COCO_ANN_FILE, COCOVID_ANN_FILE, YTVIS_ANN_FILE, AnnotationFileError,
                               ImageFileError, convert_ytvis_to_cocovid, decode_segmentation,
-                              dump_json_atomic, generate_coco_instance, generate_youtube_vis,
+                              dump_json_atomic, encode_rle, generate_coco_instance,
+                              generate_youtube_vis,
                               image_bytes_problem, validate_annotation_file,
                               validate_coco_instance_file, validate_cocovid_file,
                               validate_ytvis_file, ytvis_class_names)
@@ -199,6 +201,8 @@ def test_failed_conversion_leaves_no_partial_output(ytvis_root, tmp_path):
 def _dataset_cfg(config, split, root, dataset_type, ann_file, **prefix):
     cfg = Config.fromfile(osp.join(CONFIGS, config))[f'{split}_dataloader']['dataset']
     cfg.update(type=dataset_type, data_root=str(root), ann_file=ann_file, data_prefix=prefix)
+    if not dataset_type.startswith('Strict'):
+        cfg.pop('check_images', None)
     return cfg
 
 
@@ -289,12 +293,139 @@ def test_strict_loader_names_a_truncated_frame(ytvis_root, tmp_path):
     assert cv2.imread(str(frame)) is not None  # OpenCV alone would not notice
     cfg = _dataset_cfg('generated_youtube_vis.py', 'train', root, 'StrictYouTubeVISDataset',
                        COCOVID_ANN_FILE, img_path='JPEGImages/')
+    cfg['check_images'] = 'exists'
     dataset = DATASETS.build(cfg)
     with pytest.raises(ImageFileError, match=r"video_0000/00000\.jpg'.*Fix: re-extract"):
         dataset[(0, 0)]
     cfg['check_images'] = 'decode'
     with pytest.raises(AnnotationFileError, match=r'image id=1: .*00000\.jpg.*truncated'):
         DATASETS.build(cfg)
+
+
+def test_training_skips_videos_without_annotated_objects(ytvis_root, tmp_path, capsys):
+    cocovid = _load(ytvis_root / COCOVID_ANN_FILE)
+    cocovid['annotations'] = [a for a in cocovid['annotations'] if a['video_id'] != 2]
+    ann_file = _dump(cocovid, tmp_path / 'empty_video.json')
+    cfg = _dataset_cfg('generated_youtube_vis.py', 'train', ytvis_root,
+                       'StrictYouTubeVISDataset', ann_file, img_path='JPEGImages/')
+    with pytest.warns(UserWarning, match=r"1 training video\(s\) without any annotated "
+                      r"object.*video id=2 \('video_0001'\)"):
+        dataset = DATASETS.build(cfg)
+    assert [dataset.get_data_info(i)['video_id'] for i in range(len(dataset))] == [1, 3]
+    sampler = TrackImgSampler(dataset, seed=0)
+    assert len(sampler) == 16
+    for index in sampler:  # every key frame draws a reference frame
+        assert len(dataset[index]['data_samples']) == 2
+    cfg['test_mode'] = True  # test splits keep every video
+    assert len(DATASETS.build(cfg)) == 3
+    cfg.update(test_mode=False, metainfo=dict(classes=('lizard', )))
+    cocovid['annotations'] = [a for a in cocovid['annotations'] if a['category_id'] != 3]
+    cfg['ann_file'] = _dump(cocovid, tmp_path / 'no_lizard.json')
+    with pytest.raises(AnnotationFileError, match=r"no training video has an annotated object "
+                       r"of the classes \('lizard',\).*Fix: "):
+        DATASETS.build(cfg)
+    capsys.readouterr()
+    _tool_main('check_dataset')([ann_file])
+    out = capsys.readouterr()
+    assert out.out.startswith('OK: ')
+    assert "video id=2 ('video_0001') has no annotated object in any frame" in out.err
+    ytvis = _load(ytvis_root / YTVIS_ANN_FILE)
+    for track in ytvis['annotations']:
+        if track['video_id'] == 3:
+            track['segmentations'] = [None] * len(track['segmentations'])
+            track['bboxes'] = [None] * len(track['bboxes'])
+    _tool_main('check_dataset')([_dump(ytvis, tmp_path / 'empty_ytvis.json')])
+    assert "video id=3 ('video_0002') has no annotated object" in capsys.readouterr().err
+
+
+def _garbage_inside(path, seed=1, size=64):
+    """Overwrite ``size`` bytes in the middle of a JPEG's entropy-coded data with random bytes
+    (header and end-of-image marker intact)."""
+    data = bytearray(path.read_bytes())
+    start = len(data) // 2
+    data[start:start + size] = np.random.default_rng(seed).integers(0, 256, size,
+                                                                    dtype=np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+
+
+def test_decode_check_finds_garbage_inside_a_jpeg_before_training(ytvis_root, tmp_path):
+    root = tmp_path / 'ytvis'
+    shutil.copytree(ytvis_root, root)
+    frame = root / 'JPEGImages' / 'video_0001' / '00003.jpg'
+    _garbage_inside(frame)
+    assert cv2.imread(str(frame)) is not None  # OpenCV alone decodes it (with a grey band)
+    assert image_bytes_problem(frame.read_bytes()) is None  # the end marker is intact
+    assert 'corrupt (libjpeg: Corrupt JPEG data' in image_bytes_problem(frame.read_bytes(),
+                                                                          decode=True)
+    for good in (ytvis_root / 'JPEGImages').rglob('*.jpg'):  # no false alarm
+        assert image_bytes_problem(good.read_bytes(), decode=True, expected_size=SIZE) is None
+    # the generated-data configs decode every image once when the dataset is built
+    for name in ('generated_youtube_vis.py', 'generated_coco_instance.py'):
+        for split in ('train', 'val'):
+            cfg = Config.fromfile(osp.join(CONFIGS, name))[f'{split}_dataloader']['dataset']
+            assert cfg.check_images == 'decode'
+    cfg = _dataset_cfg('generated_youtube_vis.py', 'train', root, 'StrictYouTubeVISDataset',
+                       COCOVID_ANN_FILE, img_path='JPEGImages/')
+    with pytest.raises(AnnotationFileError, match=r'image id=12: .*video_0001/00003\.jpg.*'
+                       r'corrupt.*Fix: '):
+        DATASETS.build(cfg)
+    with pytest.raises(SystemExit, match=r'image id=12: .*video_0001/00003\.jpg.*corrupt'):
+        _tool_main('check_dataset')([str(root / COCOVID_ANN_FILE), '--img-dir',
+                                     str(root / 'JPEGImages'), '--decode', '--workers', '2'])
+
+
+def _image_loaders(pipeline):
+    for transform in pipeline:
+        if transform['type'] == 'TransformBroadcaster':
+            yield from _image_loaders(transform['transforms'])
+        elif 'Load' in transform['type'] and 'Annotations' not in transform['type']:
+            yield transform['type']
+
+
+def test_every_pipeline_loads_images_with_the_strict_loader():
+    configs = sorted(glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True))
+    checked = 0
+    for path in configs:
+        cfg = Config.fromfile(path)
+        for split in ('train', 'val', 'test'):
+            dataset = cfg.get(f'{split}_dataloader', {}).get('dataset')
+            while dataset is not None and 'pipeline' not in dataset and 'dataset' in dataset:
+                dataset = dataset['dataset']  # dataset wrappers
+            if dataset is None or 'pipeline' not in dataset:
+                continue
+            loaders = list(_image_loaders(dataset['pipeline']))
+            assert loaders == ['StrictLoadImageFromFile'], (path, split, loaders)
+            checked += 1
+    assert checked >= 3 * 20
+
+
+@pytest.mark.parametrize('config', ['generated_youtube_vis.py', 'youtube_vis_2019.py'])
+def test_test_pipelines_name_an_unreadable_frame(ytvis_root, tmp_path, config):
+    root = tmp_path / 'ytvis'
+    shutil.copytree(ytvis_root, root)
+    frame = root / 'JPEGImages' / 'video_0001' / '00002.jpg'
+    frame.write_bytes(frame.read_bytes()[:300])
+    cfg = _dataset_cfg(config, 'test', root, 'StrictYouTubeVISDataset', COCOVID_ANN_FILE,
+                       img_path='JPEGImages/')
+    cfg.update(check_images='exists', metainfo=dict(classes=('person', 'giant_panda',
+                                                             'lizard')))
+    dataset = DATASETS.build(cfg)
+    dataset[0]  # video 1 is fine
+    with pytest.raises(ImageFileError, match=r"video_0001/00002\.jpg'.*truncated.*Fix: "):
+        dataset[1]
+    frame.unlink()
+    with pytest.raises(ImageFileError, match=r"video_0001/00002\.jpg'.*does not exist"):
+        dataset[1]
+
+
+def test_mmdet_inferencer_accepts_the_strict_loader(coco_root):
+    from mmdet.apis import DetInferencer
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'sipmask',
+                                   'sipmask_r18_fpn_gn-head_generated-coco.py'))
+    cfg.model.backbone.init_cfg = None
+    inferencer = DetInferencer(cfg, device='cpu', show_progress=False)
+    result = inferencer(str(coco_root / 'images' / '000000.jpg'), return_datasamples=True)
+    assert result['predictions'][0].pred_instances.masks.shape[-2:] == SIZE[::-1]
 
 
 def test_image_bytes_problem_accepts_good_and_rejects_bad_files(coco_root):
@@ -350,6 +481,13 @@ MALFORMED_COCO = {
                    'width/height must be positive integers'),
     'unknown image': (lambda d: d['annotations'][0].update(image_id=77), 'annotation id=1 '
                       '(image id=77)', "image_id 77 is not in 'images'"),
+    'rle counts bad characters': (
+        lambda d: d['annotations'][0]['segmentation'].update(counts='~~~ '), FIRST_ANN,
+        'RLE counts is not a valid compressed COCO RLE string'),
+    'rle counts wrong total': (
+        lambda d: d['annotations'][0]['segmentation'].update(
+            counts=encode_rle(np.zeros((64, 95)))['counts']), FIRST_ANN,
+        'RLE counts decode to run lengths that do not add up to height*width=6144'),
 }
 
 
@@ -424,6 +562,44 @@ def test_malformed_cocovid_files_raise(ytvis_root, tmp_path):
         DATASETS.build(cfg)
 
 
+def test_cocovid_video_without_name_and_image_without_frame_id(ytvis_root, tmp_path):
+    data = _load(ytvis_root / COCOVID_ANN_FILE)
+    del data['videos'][0]['name']
+    ann_file = _dump(data, tmp_path / 'no_name.json')
+    with pytest.raises(AnnotationFileError, match=r"video id=1: missing key\(s\) \['name'\]"):
+        validate_cocovid_file(ann_file)
+    data = _load(ytvis_root / COCOVID_ANN_FILE)
+    del data['images'][0]['frame_id']
+    ann_file = _dump(data, tmp_path / 'no_frame_id.json')
+    with pytest.raises(AnnotationFileError) as error:
+        validate_cocovid_file(ann_file)
+    # one problem: the annotations of that image are not reported as pointing nowhere
+    assert error.value.problems == [
+        "image id=1: missing key(s) ['frame_id']. Fix: add ['frame_id'] to every image"]
+
+
+def test_invalid_rle_counts_in_ytvis_files_are_named(ytvis_root, tmp_path):
+    data = _load(ytvis_root / YTVIS_ANN_FILE)
+    track = data['annotations'][1]
+    frame = next(t for t, s in enumerate(track['segmentations']) if s is not None)
+    track['segmentations'][frame]['counts'] = 'garbage!'
+    ann_file = _dump(data, tmp_path / 'bad_rle.json')
+    with pytest.raises(AnnotationFileError, match=rf'annotation id=2 \(video id=1\) frame '
+                       rf'{frame}: RLE counts'):
+        validate_ytvis_file(ann_file)
+
+
+def test_compressed_rle_check_agrees_with_pycocotools():
+    rng = np.random.default_rng(0)
+    masks = [rng.random((13, 17)) < p for p in (0.0, 0.05, 0.5, 0.95, 1.0)]
+    masks.append(np.pad(np.ones((5, 5), bool), ((4, 4), (6, 6))))
+    from mmsgnet.datasets.validation import compressed_rle_totals
+    counts = [encode_rle(m)['counts'] for m in masks]
+    totals = compressed_rle_totals(counts + [c[:-1] for c in counts if len(c) > 2] + ['', '~'])
+    assert totals[:len(masks)] == [13 * 17] * len(masks)
+    assert all(t != 13 * 17 for t in totals[len(masks):])
+
+
 def test_malformed_ytvis_files_raise(ytvis_root, tmp_path):
     data = _load(ytvis_root / YTVIS_ANN_FILE)
     track = data['annotations'][0]
@@ -479,6 +655,43 @@ def test_ytvis2cocovid_tool_matches_the_library(ytvis_root, tmp_path):
     assert (tmp_path / 'out.json').read_bytes() == (ytvis_root / COCOVID_ANN_FILE).read_bytes()
     with pytest.raises(SystemExit, match='does not exist'):
         _tool_main('ytvis2cocovid')([str(tmp_path / 'missing.json'), str(tmp_path / 'x.json')])
+
+
+@pytest.mark.parametrize('args, message', [
+    (['ytvis', '--num-videos', '0'], '--num-videos must be >= 1, got 0'),
+    (['ytvis', '--num-frames', '0'], '--num-frames must be >= 1, got 0'),
+    (['ytvis', '--max-objects', '0'], '--max-objects must be >= 1, got 0'),
+    (['coco', '--max-objects', '0'], '--max-objects must be >= 1, got 0'),
+    (['coco', '--num-images', '0'], '--num-images must be >= 1, got 0'),
+])
+def test_generate_tool_refuses_empty_datasets_and_writes_nothing(tmp_path, capsys, args,
+                                                                  message):
+    out_dir = tmp_path / 'out'
+    with pytest.raises(SystemExit):
+        _tool_main('generate_dataset')(args + ['--out-dir', str(out_dir)])
+    assert message in capsys.readouterr().err
+    assert not out_dir.exists()
+    with pytest.raises(ValueError, match='must be >= 1'):
+        generate_youtube_vis(str(out_dir), num_videos=0)
+    with pytest.raises(ValueError, match='must be >= 1'):
+        generate_coco_instance(str(out_dir), max_objects=0)
+    assert not out_dir.exists()
+
+
+def test_ytvis2cocovid_tool_refuses_cocovid_input_and_its_own_output(ytvis_root, tmp_path):
+    cocovid = tmp_path / 'cocovid.json'
+    shutil.copy(ytvis_root / COCOVID_ANN_FILE, cocovid)
+    with pytest.raises(SystemExit, match=r'(?s)cocovid\.json.*is already CocoVID.*use it as '
+                       r'it is'):
+        _tool_main('ytvis2cocovid')([str(cocovid), str(tmp_path / 'out.json')])
+    assert not (tmp_path / 'out.json').exists()
+    official = tmp_path / 'official.json'
+    shutil.copy(ytvis_root / YTVIS_ANN_FILE, official)
+    before = official.read_bytes()
+    for out in (official, tmp_path / '.' / 'official.json'):
+        with pytest.raises(SystemExit, match='would overwrite the input.*another output path'):
+            _tool_main('ytvis2cocovid')([str(official), str(out)])
+    assert official.read_bytes() == before
 
 
 def test_check_dataset_tool_reports_problems(ytvis_root, tmp_path, capsys):

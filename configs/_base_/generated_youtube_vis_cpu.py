@@ -20,7 +20,7 @@ test_pipeline = [
     dict(
         type='TransformBroadcaster',
         transforms=[
-            dict(type='LoadImageFromFile'),
+            dict(type='StrictLoadImageFromFile'),
             dict(type='Resize', scale=image_scale, keep_ratio=True),
             dict(type='LoadTrackAnnotations', with_mask=True),
         ]),

@@ -1,7 +1,7 @@
 # SipMask R-50, multi-scale training (short side in [640, 800]), 24 epochs.
 _base_ = './sipmask_r50-caffe_fpn_gn-head_1x_coco.py'
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='StrictLoadImageFromFile', backend_args=None),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='RandomResize', scale=[(1333, 640), (1333, 800)], keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),

@@ -31,7 +31,8 @@ from tqdm import tqdm
 from .coco_format import decode_segmentation, dump_json_atomic, encode_rle, mask_to_polygons
 from .synthetic_render import (SHAPES, TEMPLATE_SIZE, compose_layers, random_texture,
                                shape_template, warp_object)
-from .ytvis_convert import convert_ytvis_to_cocovid
+from .validation import validate_annotations
+from .ytvis_convert import ytvis_to_cocovid
 
 DEFAULT_IMAGE_CLASSES = ('ellipse', 'rectangle', 'triangle')
 #: File names, relative to ``out_dir``, of the annotation files the generators write.
@@ -120,6 +121,13 @@ def _mask_record(mask: np.ndarray, mask_format: str) -> Optional[dict]:
     return dict(segmentation=segmentation, area=area, bbox=bbox)
 
 
+def _check_positive(**values: int) -> None:
+    """Refuse a count below 1 before anything is written."""
+    for name, value in values.items():
+        if value < 1:
+            raise ValueError(f'{name} must be >= 1, got {value}.')
+
+
 def generate_coco_instance(out_dir: str,
                            num_images: int = 50,
                            image_size: Tuple[int, int] = (320, 240),
@@ -154,6 +162,7 @@ def generate_coco_instance(out_dir: str,
         raise ValueError(f'classes must be a non-empty subset of {SHAPES}, got {tuple(classes)}.')
     if mask_format not in ('rle', 'polygon'):
         raise ValueError(f"mask_format must be 'rle' or 'polygon', got {mask_format!r}.")
+    _check_positive(num_images=num_images, max_objects=max_objects)
     width, height = image_size
     min_area = _default_min_area(image_size) if min_area is None else min_area
     images, annotations = [], []
@@ -314,8 +323,7 @@ def generate_youtube_vis(out_dir: str,
     """
     if not 1 <= num_classes <= len(SHAPES):
         raise ValueError(f'num_classes must be in 1..{len(SHAPES)}, got {num_classes}.')
-    if num_frames < 1:
-        raise ValueError(f'num_frames must be >= 1, got {num_frames}.')
+    _check_positive(num_videos=num_videos, num_frames=num_frames, max_objects=max_objects)
     names = ytvis_class_names(dataset_version)
     width, height = image_size
     min_area = _default_min_area(image_size) if min_area is None else min_area
@@ -343,7 +351,9 @@ def generate_youtube_vis(out_dir: str,
                   enumerate(names)]
     dataset = dict(info=info, licenses=[], videos=videos, annotations=annotations,
                    categories=categories)
-    ytvis_path = dump_json_atomic(dataset, osp.join(out_dir, YTVIS_ANN_FILE))
-    cocovid_path = osp.join(out_dir, COCOVID_ANN_FILE)
-    convert_ytvis_to_cocovid(ytvis_path, cocovid_path)
+    ytvis_path = osp.join(out_dir, YTVIS_ANN_FILE)
+    validate_annotations(dataset, 'ytvis', ytvis_path)  # both files or neither
+    cocovid = ytvis_to_cocovid(dataset)
+    dump_json_atomic(dataset, ytvis_path)
+    cocovid_path = dump_json_atomic(cocovid, osp.join(out_dir, COCOVID_ANN_FILE))
     return dict(ytvis=ytvis_path, cocovid=cocovid_path)

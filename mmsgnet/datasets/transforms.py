@@ -18,9 +18,10 @@ class StrictLoadImageFromFile(LoadImageFromFile):
     grey) and reports other failures with a bare assertion. This one raises an
     :class:`~mmsgnet.datasets.image_files.ImageFileError` naming the file, the problem and the
     fix (the check costs a look at the file's last bytes; see
-    :mod:`mmsgnet.datasets.image_files`). Used for training in the dataset configs of this
-    repository, also inside ``TransformBroadcaster`` for video frames. Test pipelines keep
-    mmcv's ``LoadImageFromFile`` because mmdet's inferencers look for that type by name.
+    :mod:`mmsgnet.datasets.image_files`). Used in every pipeline (train, val, test) of the
+    configs of this repository, also inside ``TransformBroadcaster`` for video frames;
+    mmdet's ``DetInferencer``, which looks for ``LoadImageFromFile`` by name, is taught to
+    accept it (:func:`_let_det_inferencer_find_strict_loader`).
 
     Args:
         **kwargs: As for :class:`mmcv.transforms.LoadImageFromFile`. With
@@ -69,6 +70,29 @@ class StrictLoadImageFromFile(LoadImageFromFile):
         results['ori_shape'] = image.shape[:2]
         return results
 
+
+def _let_det_inferencer_find_strict_loader() -> None:
+    """mmdet's ``DetInferencer`` (and ``demo/image_demo.py``) looks for ``LoadImageFromFile``
+    in the test pipeline by name, to replace it with its own loader; let it take
+    ``StrictLoadImageFromFile`` for it. Idempotent; called when this module is imported."""
+    from mmdet.apis import DetInferencer
+    original = DetInferencer._get_transform_idx
+    if getattr(original, 'accepts_strict_loader', False):
+        return
+
+    def _get_transform_idx(self, pipeline_cfg, name) -> int:
+        index = original(self, pipeline_cfg, name)
+        if index == -1 and 'LoadImageFromFile' in (name if isinstance(name, tuple) else
+                                                   (name, )):
+            index = original(self, pipeline_cfg,
+                             ('StrictLoadImageFromFile', StrictLoadImageFromFile))
+        return index
+
+    _get_transform_idx.accepts_strict_loader = True
+    DetInferencer._get_transform_idx = _get_transform_idx
+
+
+_let_det_inferencer_find_strict_loader()
 
 IMAGE_LOADERS = ('LoadImageFromFile', 'StrictLoadImageFromFile', 'LoadImageFromNDArray')
 ANNOTATION_LOADERS = ('LoadAnnotations', 'LoadTrackAnnotations')

@@ -8,13 +8,15 @@ in video then frame order; video ids and category ids are kept. Per-frame boxes 
 are ``None`` while the mask is present are computed from the mask. A file without annotations
 (the official valid/test splits) converts to videos and images with an empty annotation list.
 """
+import os.path as osp
 from collections import defaultdict
 from typing import Dict
 
 import pycocotools.mask as mask_utils
 
 from .coco_format import dump_json_atomic, segmentation_to_rle
-from .validation import load_annotation_json, validate_annotations
+from .validation import (AnnotationFileError, detect_annotation_format, load_annotation_json,
+                         validate_annotations)
 
 
 def _video_name(video: dict) -> str:
@@ -87,9 +89,20 @@ def convert_ytvis_to_cocovid(in_json: str, out_json: str) -> Dict[str, int]:
         ``num_instances`` of the output.
 
     Raises:
-        AnnotationFileError: If ``in_json`` is unreadable or malformed.
+        AnnotationFileError: If ``in_json`` is unreadable, malformed or already CocoVID.
+        ValueError: If ``out_json`` is ``in_json``.
     """
+    if osp.realpath(out_json) == osp.realpath(in_json):
+        raise ValueError(f"The output '{out_json}' would overwrite the input '{in_json}'. "
+                         'Fix: give another output path (the official file is still needed, '
+                         'e.g. to check or convert it again).')
     ytvis = load_annotation_json(in_json)
+    if detect_annotation_format(ytvis) == 'cocovid' and isinstance(ytvis.get('images'), list):
+        raise AnnotationFileError(in_json, [
+            "top level: is already CocoVID ('videos' without 'file_names', plus 'images' with "
+            "'video_id'/'frame_id'), not the official YouTube-VIS format. Fix: nothing to "
+            'convert; use it as it is (`python tools/dataset_converters/check_dataset.py` '
+            'validates it)'])
     validate_annotations(ytvis, 'ytvis', in_json, allow_empty=True)
     cocovid = ytvis_to_cocovid(ytvis)
     dump_json_atomic(cocovid, out_json)

@@ -53,6 +53,11 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if min(args.size) < 1 or args.seed < 0:
         parser.error('--size must be positive and --seed non-negative')
+    counts = ['--num-images'] if args.kind == 'coco' else ['--num-videos', '--num-frames']
+    for option in counts + ['--max-objects']:
+        value = getattr(args, option[2:].replace('-', '_'))
+        if value is not None and value < 1:
+            parser.error(f'{option} must be >= 1, got {value}')
     return args
 
 

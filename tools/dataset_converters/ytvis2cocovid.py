@@ -30,11 +30,10 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from mmsgnet.datasets.validation import AnnotationFileError
     from mmsgnet.datasets.ytvis_convert import convert_ytvis_to_cocovid
     try:
         stats = convert_ytvis_to_cocovid(args.in_json, args.out_json)
-    except (AnnotationFileError, OSError) as error:
+    except (ValueError, OSError) as error:  # AnnotationFileError is a ValueError
         sys.exit(f'error: {error}')
     print(f"Wrote {args.out_json}: {stats['num_videos']} videos, {stats['num_images']} frames, "
           f"{stats['num_annotations']} annotations, {stats['num_instances']} instances")

@@ -2,9 +2,10 @@
 
 Layout: ``data/coco/{train2017,val2017}/*.jpg`` and
 ``data/coco/annotations/instances_{train,val}2017.json``. ``StrictCocoDataset`` validates the
-annotation file (and that every image exists) before loading; training loads images with
-``StrictLoadImageFromFile``, which names a truncated or corrupt file. Check a dataset by hand
-with ``python tools/dataset_converters/check_dataset.py ANN_FILE --img-dir DIR``.
+annotation file (and that every image exists) before loading; every pipeline loads images
+with ``StrictLoadImageFromFile``, which names a missing, truncated or corrupt file. Check a
+dataset by hand with ``python tools/dataset_converters/check_dataset.py ANN_FILE --img-dir
+DIR [--decode]``.
 """
 custom_imports = dict(imports=['mmsgnet'], allow_failed_imports=False)
 
@@ -19,9 +20,8 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs')
 ]
-# mmdet's inferencers look for 'LoadImageFromFile' by name, so the test pipeline keeps it
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='StrictLoadImageFromFile', backend_args=backend_args),
     dict(type='Resize', scale=(1333, 800), keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(

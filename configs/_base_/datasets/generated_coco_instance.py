@@ -28,7 +28,7 @@ train_pipeline = [
     dict(type='PackDetInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='StrictLoadImageFromFile', backend_args=backend_args),
     dict(type='Resize', scale=image_scale, keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(
@@ -42,6 +42,7 @@ train_dataloader = dict(
         metainfo=metainfo,
         ann_file='train/annotations/instances.json',
         data_prefix=dict(img='train/images/'),
+        check_images='decode',  # decode every image once, before training
         pipeline=train_pipeline))
 val_dataloader = dict(
     dataset=dict(
@@ -49,6 +50,7 @@ val_dataloader = dict(
         metainfo=metainfo,
         ann_file='val/annotations/instances.json',
         data_prefix=dict(img='val/images/'),
+        check_images='decode',  # decode every image once, when the dataset is built
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 

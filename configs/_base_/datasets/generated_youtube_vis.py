@@ -51,7 +51,7 @@ test_pipeline = [
     dict(
         type='TransformBroadcaster',
         transforms=[
-            dict(type='LoadImageFromFile', backend_args=backend_args),
+            dict(type='StrictLoadImageFromFile', backend_args=backend_args),
             dict(type='Resize', scale=image_scale, keep_ratio=True),
             dict(type='LoadTrackAnnotations', with_mask=True),
         ]),
@@ -66,6 +66,7 @@ train_dataloader = dict(
         metainfo=metainfo,
         ann_file='train/annotations/instances_cocovid.json',
         data_prefix=dict(img_path='train/JPEGImages/'),
+        check_images='decode',  # decode every image once, before training
         pipeline=train_pipeline))
 val_dataloader = dict(
     dataset=dict(
@@ -74,6 +75,7 @@ val_dataloader = dict(
         metainfo=metainfo,
         ann_file='val/annotations/instances_cocovid.json',
         data_prefix=dict(img_path='val/JPEGImages/'),
+        check_images='decode',  # decode every image once, when the dataset is built
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 

@@ -12,8 +12,8 @@ official files with::
 The official valid split has no public ground truth, so validation only writes a submission
 zip (``YTVISMetric`` with ``format_only=True``) for the evaluation server; on a split with
 annotations set ``format_only=False`` to get the AP locally. ``StrictYouTubeVISDataset``
-validates the annotation file and that every frame exists before loading; training loads frames
-with ``StrictLoadImageFromFile``, which names a truncated or corrupt frame. mmdet's
+validates the annotation file and that every frame exists before loading; every pipeline loads
+frames with ``StrictLoadImageFromFile``, which names a missing, truncated or corrupt frame. mmdet's
 ``inference_mot`` needs ``test_pipeline[0]`` to be a ``TransformBroadcaster`` holding a
 ``Resize`` and ``test_pipeline[-1]`` to be ``PackTrackInputs``.
 """
@@ -45,7 +45,7 @@ test_pipeline = [
     dict(
         type='TransformBroadcaster',
         transforms=[
-            dict(type='LoadImageFromFile', backend_args=backend_args),
+            dict(type='StrictLoadImageFromFile', backend_args=backend_args),
             dict(type='Resize', scale=(640, 360), keep_ratio=True),
             dict(type='LoadTrackAnnotations', with_mask=True),
         ]),

@@ -9,11 +9,13 @@ tell which way an object goes (our small SG-Net's predictions are near 0 on the 
 videos). An object "keeps its id" when in every frame where it is visible, the highest-scored
 detection covering it (mask IoU >= 0.5) carries the same id, different from other objects'.
 """
+import os.path as osp
 from collections import defaultdict
 
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.structures import InstanceData
 
 import mmsgnet  # noqa: F401
@@ -160,17 +162,18 @@ SCENARIOS = dict(
     hidden_2_frames=dict(paths=PASSING, hidden={0: [5, 6]}),
     hidden_3_frames=dict(paths=PASSING, hidden={0: [4, 5, 6]}),
 )
-#: The options the small configs use (tests/test_trackers.py and the README measure them).
-SGNET_TRACKER = dict(type='CenternessTracker', center_mode='box', motion='track',
-                     velocity_window=3, duplicate_iou_thr=0.5)
-SIPMASK_TRACKER = dict(type='SipMaskVISTracker', one_to_one=True, duplicate_iou_thr=0.5,
-                       iou_motion=True)
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+#: The trackers of the small configs (their defaults were chosen on these cases).
+SGNET_TRACKER = Config.fromfile(
+    osp.join(ROOT, 'configs/sgnet/sgnet_r18_fpn_generated-ytvis.py')).model.tracker.to_dict()
+SIPMASK_TRACKER = Config.fromfile(osp.join(
+    ROOT, 'configs/sipmask_vis/sipmask-vis_r18_fpn_generated-ytvis.py')).model.tracker.to_dict()
 TRACKERS = dict(
     sgnet=(SGNET_TRACKER, False),
     # near-identical appearance: the embeddings alone cannot tell the objects apart
-    sipmask_vis_paper_weights=(SIPMASK_TRACKER, True),
-    sipmask_vis_no_label_term=(dict(SIPMASK_TRACKER, match_weights=dict(
-        det_score=1.0, iou=2.0, det_label=0.0)), True),
+    sipmask_vis=(SIPMASK_TRACKER, True),  # no label term (det_label=0)
+    sipmask_vis_paper_weights=(dict(SIPMASK_TRACKER, match_weights=dict(
+        det_score=1.0, iou=2.0, det_label=10.0)), True),
 )
 
 
@@ -220,3 +223,17 @@ def test_one_to_one_assignment_gives_each_previous_object_one_detection():
 def test_tracker_options_are_checked(cfg):
     with pytest.raises(ValueError, match='must be'):
         MODELS.build(cfg)
+
+
+def test_iou_motion_moves_the_last_box_by_the_observed_displacement():
+    tracker = MODELS.build(dict(type='SipMaskVISTracker', iou_motion=True))
+    for frame_id, x in ((0, 0.0), (1, 2.0)):
+        ids = torch.tensor([0])
+        boxes = torch.tensor([[x, 0.0, x + 10, 10]])
+        velocities = tracker.velocities(ids, boxes, frame_id)
+        tracker.update(ids=ids, bboxes=boxes, velocities=velocities, frame_ids=frame_id)
+    assert tracker.velocities(ids, torch.tensor([[8.0, 0, 18, 10]]), 4).tolist() == [[2.0, 0.0]]
+    # seen last in frame 1 at x = 2, moving 2 px a frame: at x = 8 in frame 4
+    assert tracker.previous_boxes(4).tolist() == [[8.0, 0.0, 18.0, 10.0]]
+    tracker.iou_motion = False
+    assert tracker.previous_boxes(4).tolist() == [[2.0, 0.0, 12.0, 10.0]]

@@ -314,7 +314,9 @@ def test_metric_evaluates_perfect_predictions_twice_in_a_row():
         assert metrics['youtube_vis/AP'] == pytest.approx(1.0)
         assert metrics['youtube_vis/AR10'] == 1.0
         assert set(metrics) == {f'youtube_vis/{item}' for item in
-                                ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'AR1', 'AR10')}
+                                ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'AR1', 'AR10',
+                                 'IDF1', 'IDSW')}
+        assert metrics['youtube_vis/IDF1'] == 1.0 and metrics['youtube_vis/IDSW'] == 0
 
 
 def test_metric_writes_one_result_per_track_to_the_submission_zip(tmp_path):
@@ -328,7 +330,11 @@ def test_metric_writes_one_result_per_track_to_the_submission_zip(tmp_path):
                   for r in records) == [(1, 1, 3), (1, 3, 3), (2, 2, 1)]
     assert records == json.loads((tmp_path / 'out' / 'results.json').read_text())
     assert sorted(p.name for p in (tmp_path / 'out').iterdir()) == [
-        'results.json', 'results.submission_file.zip']  # no temporary files left
+        'results.identity.json', 'results.json',
+        'results.submission_file.zip']  # no temporary files left
+    identity = json.loads((tmp_path / 'out' / 'results.identity.json').read_text())
+    assert {k: (v['IDSW'], v['IDF1']) for k, v in identity.items()} == {'1': (0, 1.0),
+                                                                        '2': (0, 1.0)}
 
 
 def test_metric_format_only_writes_files_and_returns_nothing(tmp_path):
@@ -360,3 +366,18 @@ def test_metric_builds_gt_tracks_with_mask_areas_and_absent_frames():
             for t in tracks] == [(1, 1, [True, True, False]), (1, 3, [False, True, False]),
                                  (2, 2, [True])]
     assert tracks[0]['areas'][:2] == [60.0, 60.0]  # the mask area, not the box area
+
+
+def test_metric_reports_id_switches_and_idf1_per_video():
+    evaluator = _evaluator(metric_items=['AP'])
+    videos = _videos()
+    # the person (id 1) changes id in frame 1 of the first video
+    videos[0][1].pred_track_instances.instances_id[0] = 5
+    for video in videos:
+        evaluator.process(data_samples=[video])
+    metrics = evaluator.evaluate(size=2)
+    # video 1: one switch; IDTP 2 of 3 GT and 3 predicted detections -> IDF1 4 / 6
+    assert metrics['youtube_vis/IDSW'] == pytest.approx(0.5)
+    assert metrics['youtube_vis/IDF1'] == pytest.approx((4 / 6 + 1.0) / 2)
+    with pytest.raises(ValueError, match=r"unknown identity_items \['MOTA'\].*Fix"):
+        YTVISMetric(identity_items=['MOTA'])

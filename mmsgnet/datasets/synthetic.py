@@ -227,9 +227,52 @@ def _sample_track(rng: np.random.Generator, image_size: Tuple[int, int], num_fra
     return dict(x=x, y=y, size=size, angle=angle)
 
 
+def _crossing_tracks(rng: np.random.Generator, image_size: Tuple[int, int], num_frames: int,
+                     num_objects: int, faster: bool) -> List[Dict[str, np.ndarray]]:
+    """Tracks of a crossing video (``motion='crossing'``).
+
+    Objects 0 and 1 move on straight lines through a common point near the centre, at the
+    same speed (or object 1 1.5-2x faster when ``faster``), and are there in the middle frame
+    (one occludes the other); object 2 stands still in a corner; object 3 leaves the frame
+    through the left edge for 1-3 frames in the middle and comes back; further objects drift
+    as in the default motion.
+    """
+    width, height = image_size
+    short = min(width, height)
+    t = np.arange(num_frames, dtype=np.float64) - (num_frames - 1) / 2
+    size = short * rng.uniform(0.25, 0.32)
+    centre = np.array([width, height]) / 2 + rng.uniform(-0.08, 0.08, size=2) * short
+    heading = rng.uniform(0, 2 * np.pi)
+    turn = rng.uniform(np.pi / 3, 2 * np.pi / 3) * rng.choice([-1, 1])
+    speed = 0.7 * short / max(num_frames, 2)
+    tracks = []
+    for k, direction in enumerate((heading, heading + turn)):
+        v = speed * (rng.uniform(1.5, 2.0) if faster and k == 1 else 1.0)
+        tracks.append(dict(x=centre[0] + v * np.cos(direction) * t,
+                           y=centre[1] + v * np.sin(direction) * t,
+                           size=np.full(num_frames, size), angle=np.full(num_frames, 0.0) +
+                           rng.uniform(0, 360)))
+    if num_objects > 2:  # standing still in a corner
+        corner = rng.integers(2, size=2)
+        x = 0.15 * width + 0.7 * width * corner[0]
+        y = 0.15 * height + 0.7 * height * corner[1]
+        tracks.append(dict(x=np.full(num_frames, x), y=np.full(num_frames, y),
+                           size=np.full(num_frames, 0.8 * size),
+                           angle=np.full(num_frames, rng.uniform(0, 360))))
+    if num_objects > 3:  # out through the left edge and back, out for about 3 frames
+        x = -0.6 * size + size * np.maximum(np.abs(t) - 0.5, 0)
+        tracks.append(dict(x=x, y=np.full(num_frames, height * rng.uniform(0.3, 0.7)),
+                           size=np.full(num_frames, 0.8 * size),
+                           angle=np.full(num_frames, rng.uniform(0, 360))))
+    for _ in range(4, num_objects):
+        tracks.append(_sample_track(rng, image_size, num_frames, leaves_frame=False))
+    return tracks
+
+
 def _render_video(rng: np.random.Generator, image_size: Tuple[int, int], num_frames: int,
                   num_classes: int, max_objects: int, min_area: int,
-                  objects_leave: bool = True):
+                  objects_leave: bool = True, motion: str = 'random',
+                  similar_appearance: bool = False, faster: bool = False):
     """Frames and per-object visible masks of one video.
 
     Returns:
@@ -242,12 +285,23 @@ def _render_video(rng: np.random.Generator, image_size: Tuple[int, int], num_fra
                                     saturation=0.5, noise_std=6.0)
     pan_start, pan_end = rng.integers(0, 2 * margin + 1, size=(2, 2))
     num_objects = int(rng.integers(2, max(max_objects, 2) + 1))
+    if motion == 'crossing':  # two crossing, one standing still, (one leaving and back)
+        num_objects = max(max_objects, 3)
     classes = [int(rng.integers(num_classes)) for _ in range(num_objects)]
     templates = [_make_object(rng, SHAPES[c]) for c in classes]
-    # object 0 always stays in the frame, object 1 always leaves it and comes back
-    # (unless objects_leave is False: then every object stays in view)
-    tracks = [_sample_track(rng, image_size, num_frames, leaves_frame=objects_leave and (
-        k == 1 or (k > 1 and bool(rng.integers(2))))) for k in range(num_objects)]
+    if similar_appearance:  # one class, near-identical textures
+        classes = [classes[0]] * num_objects
+        texture = templates[0][1]
+        templates = [(shape_template(rng, SHAPES[classes[0]]),
+                      np.clip(texture + rng.normal(0, 4.0, size=texture.shape), 0, 255)
+                      .astype(texture.dtype)) for _ in range(num_objects)]
+    if motion == 'crossing':
+        tracks = _crossing_tracks(rng, image_size, num_frames, num_objects, faster)
+    else:
+        # object 0 always stays in the frame, object 1 always leaves it and comes back
+        # (unless objects_leave is False: then every object stays in view)
+        tracks = [_sample_track(rng, image_size, num_frames, leaves_frame=objects_leave and (
+            k == 1 or (k > 1 and bool(rng.integers(2))))) for k in range(num_objects)]
     depth_order = rng.permutation(num_objects)
     frames, masks = [], [[] for _ in range(num_objects)]
     for t in range(num_frames):
@@ -291,7 +345,9 @@ def generate_youtube_vis(out_dir: str,
                          dataset_version: str = '2019',
                          min_area: Optional[int] = None,
                          jpeg_quality: int = 90,
-                         progress: bool = False) -> Dict[str, str]:
+                         progress: bool = False,
+                         motion: str = 'random',
+                         similar_appearance: bool = False) -> Dict[str, str]:
     """Write a YouTube-VIS video instance-segmentation dataset of moving textured shapes.
 
     The annotation file uses the official YouTube-VIS format and all 40 categories of
@@ -317,10 +373,23 @@ def generate_youtube_vis(out_dir: str,
             absent from that frame. Defaults to ``max(16, 0.1% of the image area)``.
         jpeg_quality (int): JPEG quality of the written frames.
         progress (bool): Show a progress bar.
+        motion (str): 'random' (default: the motion above) or 'crossing': in every video two
+            objects cross on straight lines through one point in the middle frame (one
+            occludes the other; same speed in even videos, the second 1.5-2x faster in odd
+            ones), a third stands still, a fourth (``max_objects >= 4``) leaves the frame for
+            1-3 frames and returns; every video has ``max(max_objects, 3)`` objects (a
+            held-out split for identity; needs ``num_frames >= 5``).
+        similar_appearance (bool): All objects of a video have one class and near-identical
+            textures (appearance cannot tell them apart). Default False.
 
     Returns:
         dict[str, str]: ``{'ytvis': official json path, 'cocovid': converted json path}``.
     """
+    if motion not in ('random', 'crossing'):
+        raise ValueError(f"motion must be 'random' or 'crossing', got {motion!r}.")
+    if motion == 'crossing' and num_frames < 5:
+        raise ValueError(f"motion='crossing' needs num_frames >= 5 (objects cross in the "
+                         f'middle frame), got {num_frames}.')
     if not 1 <= num_classes <= len(SHAPES):
         raise ValueError(f'num_classes must be in 1..{len(SHAPES)}, got {num_classes}.')
     _check_positive(num_videos=num_videos, num_frames=num_frames, max_objects=max_objects)
@@ -331,7 +400,8 @@ def generate_youtube_vis(out_dir: str,
     for index in tqdm(range(num_videos), desc='videos', disable=not progress):
         rng = np.random.default_rng([seed, index])
         frames, classes, masks = _render_video(rng, image_size, num_frames, num_classes,
-                                               max_objects, min_area, objects_leave)
+                                               max_objects, min_area, objects_leave, motion,
+                                               similar_appearance, faster=index % 2 == 1)
         video_name = f'video_{index:04d}'
         file_names = [f'{video_name}/{t:05d}.jpg' for t in range(num_frames)]
         for file_name, frame in zip(file_names, frames):

@@ -5,23 +5,28 @@ results file and submission zip for the evaluation server.
 It takes the same inputs as mmdet's ``YouTubeVISMetric`` (whole videos of ``TrackDataSample``
 frames with ``pred_track_instances`` and the raw GT ``instances``), but keeps everything a video
 needs in its own entry of ``self.results``, so ``evaluate`` can run any number of times in a
-process (validation during training), and it uses the GT mask areas, not box areas.
+process (validation during training), and it uses the GT mask areas, not box areas. Beside
+the AP it reports identity: CLEAR-MOT ID switches and IDF1 per video (mask IoU >= 0.5,
+:mod:`mmsgnet.evaluation.identity`), their mean over the videos as ``IDSW`` and ``IDF1``.
 """
 import os
 import os.path as osp
 import zipfile
 from typing import Dict, List, Optional, Sequence
 
+import numpy as np
 import pycocotools.mask as mask_util
 from mmengine.logging import MMLogger
 
 from mmdet.evaluation.metrics.base_video_metric import BaseVideoMetric
 from mmdet.registry import METRICS
 from mmsgnet.datasets.coco_format import dump_json_atomic
+from .identity import video_identity_metrics
 from .ytvis_eval import STAT_NAMES, evaluate_ytvis, format_summary, to_rle
 from .ytvis_results import video_to_ytvis_results
 
 DEFAULT_ITEMS = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'AR1', 'AR10')
+IDENTITY_ITEMS = ('IDF1', 'IDSW')
 
 
 def video_ground_truth(frames: Sequence, video_id: int, cat_ids: Sequence[int]) -> List[dict]:
@@ -92,6 +97,11 @@ class YTVISMetric(BaseVideoMetric):
             ``{prefix}.submission_file.zip`` (``results.json`` for the server).
         format_only (bool): Only write the files, return no numbers (splits without public
             GT, such as the official valid/test). Needs ``outfile_prefix``. Default False.
+        identity_items (Sequence[str]): Identity numbers to return, from ``('IDF1', 'IDSW')``:
+            the mean over videos of each video's IDF1 and ID switches; the per-video values
+            are logged (and written to ``{outfile_prefix}.identity.json``). Default both.
+        identity_iou_thr (float): Mask IoU at which a prediction can be a GT object in a
+            frame, for the identity numbers. Default 0.5.
         collect_device (str): 'cpu' or 'gpu', to gather results across ranks. Default 'cpu'.
         prefix (str, optional): Prefix of the metric names; default 'youtube_vis'.
     """
@@ -99,12 +109,18 @@ class YTVISMetric(BaseVideoMetric):
 
     def __init__(self, metric_items: Sequence[str] = DEFAULT_ITEMS,
                  outfile_prefix: Optional[str] = None, format_only: bool = False,
+                 identity_items: Sequence[str] = IDENTITY_ITEMS,
+                 identity_iou_thr: float = 0.5,
                  collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         unknown = [item for item in metric_items if item not in STAT_NAMES]
         if unknown:
             raise ValueError(f'YTVISMetric: unknown metric_items {unknown}. Fix: choose from '
                              f'{list(STAT_NAMES)}.')
+        unknown = [item for item in identity_items if item not in IDENTITY_ITEMS]
+        if unknown:
+            raise ValueError(f'YTVISMetric: unknown identity_items {unknown}. Fix: choose from '
+                             f'{list(IDENTITY_ITEMS)}.')
         if format_only and outfile_prefix is None:
             raise ValueError('YTVISMetric(format_only=True) only writes the results, but no '
                              'outfile_prefix was given. Fix: set outfile_prefix, e.g. '
@@ -112,6 +128,8 @@ class YTVISMetric(BaseVideoMetric):
         self.metric_items = list(metric_items)
         self.outfile_prefix = outfile_prefix
         self.format_only = format_only
+        self.identity_items = list(identity_items)
+        self.identity_iou_thr = identity_iou_thr
 
     def _cat_ids(self) -> List[int]:
         """Category id of each label: ``dataset_meta['cat_ids']`` if given, else label + 1."""
@@ -160,4 +178,24 @@ class YTVISMetric(BaseVideoMetric):
         stats = evaluate_ytvis(gt, predictions)
         logger.info(f'YouTube-VIS segm evaluation of {len(videos)} videos:\n'
                     + format_summary(stats))
-        return {item: stats[item] for item in self.metric_items}
+        metrics = {item: stats[item] for item in self.metric_items}
+        if self.identity_items:
+            metrics.update(self.identity_metrics(videos))
+        return metrics
+
+    def identity_metrics(self, videos: List[dict]) -> Dict[str, float]:
+        """Mean over videos of the ``identity_items``; logs (and writes) the per-video ones."""
+        per_video = {}
+        for video in videos:
+            per_video[video['video']['id']] = video_identity_metrics(
+                [t['segmentations'] for t in video['annotations']],
+                [p['segmentations'] for p in video['predictions']], self.identity_iou_thr)
+        lines = [f'video {k}: IDSW {v["IDSW"]} IDF1 {v["IDF1"]:.3f}'
+                 for k, v in per_video.items()]
+        MMLogger.get_current_instance().info('identity per video (mask IoU >= '
+                                             f'{self.identity_iou_thr}):\n' + '\n'.join(lines))
+        if self.outfile_prefix is not None:
+            dump_json_atomic({str(k): v for k, v in per_video.items()},
+                             f'{self.outfile_prefix}.identity.json')
+        return {item: float(np.mean([v[item] for v in per_video.values()]))
+                for item in self.identity_items}

@@ -50,6 +50,12 @@ def parse_args(argv=None):
                        help='smallest object area in pixels (default: scaled to the frame)')
     ytvis.add_argument('--objects-stay', action='store_true',
                        help='objects never leave the frame (default: some leave and return)')
+    ytvis.add_argument('--motion', choices=['random', 'crossing'], default='random',
+                       help="'crossing': two objects cross in the middle frame (same speed or "
+                       'one faster), one stands still, one leaves and returns within ~3 '
+                       'frames (a held-out split for identity); default: random')
+    ytvis.add_argument('--similar-appearance', action='store_true',
+                       help='all objects of a video share one class and near-identical textures')
     args = parser.parse_args(argv)
     if min(args.size) < 1 or args.seed < 0:
         parser.error('--size must be positive and --seed non-negative')
@@ -81,7 +87,8 @@ def main(argv=None):
                                          dataset_version=args.dataset_version,
                                          min_area=args.min_area,
                                          objects_leave=not args.objects_stay, progress=True,
-                                         **extra)
+                                         motion=args.motion,
+                                         similar_appearance=args.similar_appearance, **extra)
             print(f"Wrote {args.num_videos} videos, {paths['ytvis']} and {paths['cocovid']}")
     except (ValueError, OSError) as error:
         sys.exit(f'error: {error}')

@@ -1,3 +1,5 @@
 from .centerness_tracker import CenternessTracker
+from .sipmask_vis_tracker import SipMaskVISTracker
 
-__all__ = ['CenternessTracker']
+__all__ = ['CenternessTracker', 'SipMaskVISTracker']
+

@@ -6,8 +6,21 @@ nearest unmatched track whose position at ``t - 1`` lies within ``r = mean(w, h)
 detection's estimated previous position ``o_t^i - D_t^i``; otherwise they start a new id.
 A track not matched in a frame keeps moving with its last movement; tracks unseen for
 ``num_frames_retain`` frames are dropped.
+
+What the paper leaves open is a named option (defaults: the paper's behaviour):
+
+- ``duplicate_iou_thr``: a detection whose mask IoU with a higher-scored detection of the
+  frame reaches the threshold is a duplicate of that object (class-wise NMS leaves one copy
+  per class): it takes no part in the association and is left out of the output. Otherwise
+  the copy starts its own track and, at a crossing, takes the object's detection.
+- ``motion``: the movement that carries a detection back to ``t - 1``: the predicted
+  ``D_t`` ('detection', the paper), the track's own observed per-frame displacement
+  ``(o_last - o_prev) / gap`` ('track'), or their mean ('mean'). A movement predicted from one
+  frame cannot tell which way an object goes; with ``D ~ 0`` two objects crossing at similar
+  speeds swap ids, with the track's displacement they do not.
+- The same movement carries an unmatched (occluded) track forward frame by frame.
 """
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 from mmengine.structures import InstanceData
@@ -16,8 +29,10 @@ from torch import Tensor
 from mmdet.models.trackers import BaseTracker
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
+from .duplicates import duplicate_mask
 
 CENTER_MODES = ('centerness', 'box')
+MOTIONS = ('detection', 'track', 'mean')
 
 
 @MODELS.register_module()
@@ -36,6 +51,19 @@ class CenternessTracker(BaseTracker):
             at least this; weaker ones still get a fresh id in the output but are not
             remembered, so they cannot take over a real object's track in later frames.
             Default 0.0 (every unmatched detection starts a track, as in the paper).
+        duplicate_iou_thr (float, optional): Detections whose mask IoU (box IoU without
+            masks) with a higher-scored detection of the frame is at least this are dropped
+            before the association and from the output (a cross-class NMS). A duplicate kept
+            in the output would be a one-frame track each frame (a false positive for AP and
+            IDF1); given the object's id, two masks would share one id in a frame. Default
+            None (off, as in the paper).
+        motion (str): The movement ``m`` in the matching distance
+            ``|o_t - m - p_{t-1}|``: 'detection' (``D_t``, the paper), 'track' (the track's
+            observed per-frame displacement, ``D`` of its first detection while it has one),
+            'mean' (their mean). It also extrapolates unmatched tracks. Default 'detection'.
+        velocity_window (int): The track's observed displacement is measured over its last
+            ``velocity_window`` detections (1: the last two; more smooths the jumps of a
+            partly occluded object's visible centre). Default 1.
 
     Expected fields of ``data_sample.pred_instances``: ``bboxes`` (N, 4), ``scores``,
     ``labels``, ``points`` (N, 2) centerness locations, ``movements`` (N, 2) ``D_t``, all in
@@ -49,7 +77,17 @@ class CenternessTracker(BaseTracker):
                  radius_scale: float = 1.0,
                  use_movement: bool = True,
                  init_score_thr: float = 0.0,
+                 duplicate_iou_thr: Optional[float] = None,
+                 motion: str = 'detection',
+                 velocity_window: int = 1,
                  **kwargs) -> None:
+        if motion not in MOTIONS:
+            raise ValueError(f'motion must be one of {MOTIONS}, got {motion!r}')
+        if velocity_window < 1:
+            raise ValueError(f'velocity_window must be >= 1, got {velocity_window}')
+        if duplicate_iou_thr is not None and not 0 < duplicate_iou_thr <= 1:
+            raise ValueError('duplicate_iou_thr must be in (0, 1] or None (off), got '
+                             f'{duplicate_iou_thr}')
         if center_mode not in CENTER_MODES:
             raise ValueError(f'center_mode must be one of {CENTER_MODES}, got {center_mode!r}')
         if num_frames_retain < 1:
@@ -60,6 +98,9 @@ class CenternessTracker(BaseTracker):
         self.radius_scale = radius_scale
         self.use_movement = use_movement
         self.init_score_thr = init_score_thr
+        self.duplicate_iou_thr = duplicate_iou_thr
+        self.motion = motion
+        self.velocity_window = velocity_window
 
     def centers(self, instances: InstanceData) -> Tensor:
         """The tracked position ``o`` of each detection, by ``center_mode``."""
@@ -67,45 +108,77 @@ class CenternessTracker(BaseTracker):
             return (instances.bboxes[:, :2] + instances.bboxes[:, 2:]) / 2
         return instances.points
 
+    def _track_motion(self, track) -> Tensor:
+        """A track's per-frame movement (the ``motion`` option) from its last detection."""
+        predicted, observed = track['movements'][-1][0], track['velocities'][-1][0]
+        if self.motion == 'detection':
+            return predicted
+        if self.motion == 'track':
+            return observed
+        return (predicted + observed) / 2
+
     def _track_positions(self, frame_id: int):
-        """Ids, positions at ``frame_id - 1`` (extrapolated by the last movement) and labels
-        of the live tracks."""
+        """Ids, positions at ``frame_id - 1`` (extrapolated by the track's movement),
+        observed movements and labels of the live tracks."""
         ids = self.ids
         if not ids:
-            return [], None, None
-        positions, labels = [], []
+            return [], None, None, None
+        positions, velocities, labels = [], [], []
         for track_id in ids:
             track = self.tracks[track_id]
             gap = frame_id - 1 - int(track['frame_ids'][-1])
-            positions.append(track['centers'][-1][0] + gap * track['movements'][-1][0])
+            positions.append(track['centers'][-1][0] + gap * self._track_motion(track))
+            velocities.append(track['velocities'][-1][0])
             labels.append(track['labels'][-1][0])
-        return ids, torch.stack(positions), torch.stack(labels)
+        return ids, torch.stack(positions), torch.stack(velocities), torch.stack(labels)
 
     def match(self, centers: Tensor, movements: Tensor, bboxes: Tensor, scores: Tensor,
               labels: Tensor, frame_id: int) -> Tuple[Tensor, Tensor]:
         """Greedy matching; returns the id of every detection (new ids included) and which
         detections are to be remembered (matched ones and new tracks)."""
+        centers, movements = centers.detach().cpu().float(), movements.detach().cpu().float()
+        bboxes, scores, labels = bboxes.detach().cpu(), scores.detach().cpu(), labels.cpu()
         ids = torch.full((len(centers), ), -1, dtype=torch.long)
-        track_ids, track_pos, track_labels = self._track_positions(frame_id)
+        track_ids, track_pos, track_vel, track_labels = self._track_positions(frame_id)
         if track_ids:
-            previous = centers - movements if self.use_movement else centers
             radius = self.radius_scale * ((bboxes[:, 2] - bboxes[:, 0]) +
                                           (bboxes[:, 3] - bboxes[:, 1])) / 2
-            dist = torch.cdist(previous.float(), track_pos.float())  # (N, T)
+            if not self.use_movement:
+                previous = centers[:, None, :]
+            elif self.motion == 'detection':
+                previous = (centers - movements)[:, None, :]
+            elif self.motion == 'track':
+                previous = centers[:, None, :] - track_vel[None].float()
+            else:
+                previous = centers[:, None, :] - (movements[:, None, :] +
+                                                  track_vel[None].float()) / 2
+            dist = (previous - track_pos[None].float()).norm(dim=-1)  # (N, T)
             if self.match_label:
                 dist[labels[:, None] != track_labels[None, :]] = float('inf')
             taken = torch.zeros(len(track_ids), dtype=torch.bool)
             for i in torch.argsort(scores, descending=True).tolist():
-                d = dist[i].masked_fill(taken.to(dist.device), float('inf'))
+                d = dist[i].masked_fill(taken, float('inf'))
                 j = int(torch.argmin(d)) if len(d) else -1
                 if j >= 0 and d[j] <= radius[i]:
                     ids[i] = track_ids[j]
                     taken[j] = True
         new = ids < 0
-        keep = ~new | (scores.cpu() >= self.init_score_thr)
+        keep = ~new | (scores >= self.init_score_thr)
         ids[new] = torch.arange(self.num_tracks, self.num_tracks + int(new.sum()))
         self.num_tracks += int(new.sum())
         return ids, keep
+
+    def velocities(self, ids: Tensor, centers: Tensor, movements: Tensor,
+                   frame_id: int) -> Tensor:
+        """Observed per-frame displacement of each detection's track, ``D`` for a new one."""
+        out = movements.clone()
+        for k, track_id in enumerate(ids.tolist()):
+            track = self.tracks.get(track_id)
+            if track is not None:
+                first = max(len(track['centers']) - self.velocity_window, 0)
+                gap = max(frame_id - int(track['frame_ids'][first]), 1)
+                out[k] = (centers[k] - track['centers'][first][0]) / gap
+        return out
 
     def track(self, data_sample: DetDataSample, **kwargs) -> InstanceData:
         """Assign ids to the frame's detections and update the memo.
@@ -117,15 +190,18 @@ class CenternessTracker(BaseTracker):
         frame_id = int(data_sample.metainfo.get('frame_id', -1))
         if frame_id == 0:
             self.reset()
-        centers = self.centers(instances)
-        movements = instances.movements if 'movements' in instances else torch.zeros_like(
-            centers)
+        instances = instances[~duplicate_mask(instances, self.duplicate_iou_thr).to(
+            instances.scores.device)]
+        centers = self.centers(instances).detach().cpu().float()
+        movements = instances.movements.detach().cpu().float() if 'movements' in instances \
+            else torch.zeros_like(centers)
         ids, keep = self.match(centers, movements, instances.bboxes, instances.scores,
                                instances.labels, frame_id)
         if keep.any():
-            self.update(ids=ids[keep], centers=centers.detach().cpu()[keep],
-                        movements=movements.detach().cpu()[keep],
-                        labels=instances.labels.cpu()[keep], frame_ids=frame_id)
+            velocities = self.velocities(ids[keep], centers[keep], movements[keep], frame_id)
+            self.update(ids=ids[keep], centers=centers[keep], movements=movements[keep],
+                        velocities=velocities, labels=instances.labels.cpu()[keep],
+                        frame_ids=frame_id)
         else:
             self.pop_invalid_tracks(frame_id)
         result = instances.clone()

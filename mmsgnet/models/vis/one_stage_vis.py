@@ -216,7 +216,8 @@ class SipMaskVIS(OneStageVIS):
     Args:
         detector (dict): A ``SipMask`` detector.
         track_head (dict): ``SipMaskTrackHead`` config.
-        tracker (dict): ``MaskTrackRCNNTracker`` config.
+        tracker (dict): ``MaskTrackRCNNTracker`` config (or ``SipMaskVISTracker``, its
+            subclass with the identity options).
     """
 
     def __init__(self,

@@ -1,0 +1,53 @@
+"""Duplicate detections of one object in a frame, found before association.
+
+A one-stage detector's class-wise NMS can leave an object detected twice, under two classes.
+Left to the tracker, the weaker copy starts a track of its own and later takes the object's
+detection (SG-Net, nearest track) or competes for its track (SipMask-VIS); both trackers can
+suppress such copies first: a detection whose mask IoU (box IoU where there are no masks)
+with a higher-scored detection of the frame is at least a threshold is a duplicate -- a
+cross-class mask NMS applied before tracking (the papers leave it open).
+"""
+from typing import Optional
+
+import torch
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from mmdet.structures.bbox import bbox_overlaps
+
+
+def pairwise_mask_iou(masks: Tensor) -> Tensor:
+    """IoU of every pair of (N, H, W) binary masks: (N, N)."""
+    flat = masks.flatten(1).float()
+    inter = flat @ flat.t()
+    area = flat.sum(1)
+    union = (area[:, None] + area[None, :] - inter).clamp(min=1)
+    return inter / union
+
+
+def duplicate_mask(instances: InstanceData, iou_thr: Optional[float]) -> Tensor:
+    """Which detections duplicate a higher-scored detection of the frame (bool (N, )).
+
+    Detections are visited by descending score; one whose IoU with an earlier detection that
+    is not itself a duplicate reaches ``iou_thr`` is a duplicate. ``iou_thr=None``: none.
+    Mask IoU when ``instances`` has ``masks``, box IoU otherwise; labels are ignored.
+    """
+    num = len(instances)
+    dup = torch.zeros(num, dtype=torch.bool)
+    if iou_thr is None or num < 2:
+        return dup
+    if 'masks' in instances:
+        masks = instances.masks
+        if not isinstance(masks, Tensor):  # BitmapMasks
+            masks = torch.from_numpy(masks.to_ndarray())
+        ious = pairwise_mask_iou(masks.cpu())
+    else:
+        boxes = instances.bboxes.detach().cpu().float()
+        ious = bbox_overlaps(boxes, boxes)
+    kept = []
+    for i in torch.argsort(instances.scores.detach().cpu(), descending=True).tolist():
+        if kept and bool((ious[i, kept] >= iou_thr).any()):
+            dup[i] = True
+        else:
+            kept.append(i)
+    return dup

@@ -53,7 +53,8 @@ def test_benchmark_profile_times_each_component(tmp_path, capsys):
     prof = r['profile']
     for name in ('data_preprocessor', 'detector.backbone', 'detector.neck', 'detector.bbox_head',
                  'detector.bbox_head.predict_by_feat', 'detector.mask_head',
-                 'detector.mask_head.predict_by_feat', 'tracker.track', 'other', 'total'):
+                 'detector.mask_head.predict_by_feat', 'detector.bbox_head.predict',
+                 'tracker.track', 'other', 'total'):
         assert name in prof, name
     assert 'loss_track' not in prof  # never runs in inference
     parts = sum(v for k, v in prof.items() if k != 'total')

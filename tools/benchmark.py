@@ -23,8 +23,10 @@ mmdet configs can be named with the ``mmdet::`` prefix, e.g.
 ``--profile`` adds, per config, where the time goes: after the timed iterations the model runs
 ``--num-images`` more iterations with timers around the forward of each component (data
 preprocessor, backbone, neck, each head), each head's ``predict_by_feat`` (post-processing:
-box decoding, NMS and, for mask heads, mask assembly and pasting) and the tracker's ``track``
-(VIS configs). Times are exclusive (a component nested in another is subtracted from it), per
+box decoding, NMS and, for mask heads, mask assembly and pasting), each head's ``predict``
+(what its forward and ``predict_by_feat`` leave: e.g. all of a two-stage RoI head, whose
+``predict`` calls its sub-modules, not its forward) and the tracker's ``track`` (VIS
+configs). Times are exclusive (a component nested in another is subtracted from it), per
 image / frame, medians over the iterations; ``other`` is the rest of ``test_step``; modules
 that never run in inference (losses) are left out. Printed
 as a table and stored as ``profile`` in each result of the JSON.
@@ -249,7 +251,8 @@ class ComponentTimer:
 def profile_components(model):
     """(name, object, method or None) of the parts of ``model`` that ``--profile`` times:
     the data preprocessor, the forward of each child module of the model (of its
-    ``detector`` for VIS models), each head's ``predict_by_feat`` and the tracker's ``track``."""
+    ``detector`` for VIS models), each head's ``predict`` and ``predict_by_feat`` and the
+    tracker's ``track``."""
     parts = [('data_preprocessor', model.data_preprocessor, None)]
     holders = [('', model)]
     if isinstance(getattr(model, 'detector', None), torch.nn.Module):
@@ -259,8 +262,9 @@ def profile_components(model):
             if name in ('data_preprocessor', 'detector'):
                 continue
             parts.append((prefix + name, child, None))
-            if hasattr(child, 'predict_by_feat'):
-                parts.append((f'{prefix}{name}.predict_by_feat', child, 'predict_by_feat'))
+            for method in ('predict', 'predict_by_feat'):
+                if callable(getattr(child, method, None)):
+                    parts.append((f'{prefix}{name}.{method}', child, method))
     tracker = getattr(model, 'tracker', None)
     if tracker is not None and hasattr(tracker, 'track'):
         parts.append(('tracker.track', tracker, 'track'))

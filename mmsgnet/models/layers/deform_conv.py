@@ -50,7 +50,6 @@ DEFAULT_CHUNK_ELEMS = 2**24
 CACHE_ELEMS = 2**20
 
 
-
 class DeformConvUnsupportedError(ValueError):
     """A deformable conv setting that the PyTorch implementation does not support."""
 

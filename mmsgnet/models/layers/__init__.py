@@ -4,8 +4,9 @@ from .granularity_blender import (BoxPixels, GranularityBlender, canonical_cell,
 
 from .feature_align import FeatureAlign
 from .mask_rescoring import MaskRescoringHead
+from .roi_feature_fusion import RoIFeatureFusion, fuse_roi_features
 
 __all__ = [
     'FeatureAlign', 'MaskRescoringHead', 'BoxPixels', 'GranularityBlender', 'canonical_cell',
-    'division_grid'
+    'division_grid', 'RoIFeatureFusion', 'fuse_roi_features'
 ]

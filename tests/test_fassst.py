@@ -288,3 +288,33 @@ def test_mask_targets_and_paste_share_one_geometry():
     crop = crop_masks_to_boxes(gt, box, (56, 56))
     pasted = paste_box_masks(F.relu(crop), box, (64, 80), threshold=0.5)
     assert (pasted[0] == gt[0].bool()).float().mean() > 0.99
+
+
+def test_every_parameter_gets_a_gradient():
+    """Every backbone stage feeds E or a mask layer, so distributed training needs no
+    ``find_unused_parameters`` (except the without-RFF ablation, which says so)."""
+    cfg = Config.fromfile(SMALL_CONFIG)
+    model = build_random_model(cfg).train()
+    data = model.data_preprocessor(_train_inputs([3, 2]), True)
+    loss, _ = model.parse_losses(model.loss(data['inputs'], data['data_samples']))
+    loss.backward()
+    unused = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not unused
+
+
+def test_complexity_tool_counts_the_model(tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'get_model_complexity', osp.join(ROOT, 'tools', 'analysis_tools',
+                                         'get_model_complexity.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = tmp_path / 'complexity.json'
+    rows = tool.main([SMALL_CONFIG, '--size', '128', '160', '--json', str(out)])
+    model = build_random_model(Config.fromfile(SMALL_CONFIG), init_weights=False)
+    assert rows[0]['params'] == sum(p.numel() for p in model.parameters())
+    assert rows[0]['input_shape'] == [128, 160] and rows[0]['flops'] > 0
+    assert out.exists()
+    # the small config's test Resize keeps the ratio: no fixed size, the tool says so
+    with pytest.raises(SystemExit, match='--size'):
+        tool.main([SMALL_CONFIG])

@@ -10,7 +10,7 @@ image_scale = (160, 128)
 model = dict(
     backbone=dict(widen_factor=0.5, init_cfg=None),
     bbox_head=dict(num_classes=3, in_channels=48, feat_channels=64),
-    mask_head=dict(rff=dict(in_channels=(16, 48, 160), out_channels=64, roi_size=8),
+    mask_head=dict(rff=dict(in_channels=(16, 48, 1280), out_channels=64, roi_size=8),
                    conv_channels=64),
     test_cfg=dict(score_thr=0.1, max_per_img=20))
 train_pipeline = [

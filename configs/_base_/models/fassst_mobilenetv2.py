@@ -1,8 +1,9 @@
 # FASSST with MobileNetV2 (paper: "MobileNet-54-V2"), head depth 5, n = 36 (COCO), RFF a = 14.
 # mmdet's MobileNetV2 ``out_indices`` count its stages from 0 (index k = stage k + 1):
-# 2 = stage 3 (32 ch, stride 8), 4 = stage 5 (96 ch, stride 16), 6 = stage 7 (320 ch,
-# stride 32). Head depth 5: E is the output of stage 5 (index 4; bbox_head.in_index selects
-# it among the outputs); the pyramid mask layers are the stride 8 / 16 / 32 outputs.
+# 2 = stage 3 (32 ch, stride 8), 4 = stage 5 (96 ch, stride 16), 7 = the final 1x1 conv
+# (1280 ch, stride 32; after stage 7). Head depth 5: E is the output of stage 5 (index 4;
+# bbox_head.in_index selects it among the outputs); the pyramid mask layers are the stride
+# 8 / 16 / 32 outputs (the last feature of each stride, so every backbone layer is used).
 model = dict(
     type='FASSST',
     data_preprocessor=dict(
@@ -14,7 +15,7 @@ model = dict(
         pad_mask=True),
     backbone=dict(
         type='MobileNetV2',
-        out_indices=(2, 4, 6),
+        out_indices=(2, 4, 7),
         act_cfg=dict(type='ReLU6'),
         norm_cfg=dict(type='BN', requires_grad=True),
         init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://mmdet/mobilenet_v2')),
@@ -37,7 +38,7 @@ model = dict(
     mask_head=dict(
         type='FASSSTMaskHead',
         in_indices=(0, 1, 2),
-        rff=dict(type='RoIFeatureFusion', in_channels=(32, 96, 320), strides=(8, 16, 32),
+        rff=dict(type='RoIFeatureFusion', in_channels=(32, 96, 1280), strides=(8, 16, 32),
                  out_channels=256, roi_size=14, fuse=True),
         num_convs=5,
         conv_channels=256,

@@ -42,6 +42,7 @@ model = dict(
                  out_channels=256, roi_size=14, fuse=True),
         num_convs=5,
         conv_channels=256,
+        norm_cfg=dict(type='GN', num_groups=32, requires_grad=True),
         roi_jitter=0.1,
         loss_mask=dict(type='DiceLoss', use_sigmoid=True, activate=True, naive_dice=True,
                        eps=1e-3, loss_weight=5.75)),

@@ -52,6 +52,8 @@ class FASSSTMaskHead(BaseMaskHead):
             layers (finest first). Default (0, 1, 2).
         num_convs (int): 3x3 conv + ReLU layers of the tail (paper: 5).
         conv_channels (int): Their width. Default 256.
+        norm_cfg (dict, optional): Norm after each tail conv (paper: none mentioned).
+            Default None.
         roi_jitter (float): Training RoIs: each side of the GT box moved by up to this
             fraction of the box size (uniform). 0 = exact GT boxes. Default 0.1.
         max_masks_to_train (int): At most this many positive cells per image get a mask
@@ -70,6 +72,7 @@ class FASSSTMaskHead(BaseMaskHead):
                  in_indices: Sequence[int] = (0, 1, 2),
                  num_convs: int = 5,
                  conv_channels: int = 256,
+                 norm_cfg: OptConfigType = None,
                  roi_jitter: float = 0.1,
                  max_masks_to_train: int = -1,
                  loss_mask: ConfigType = dict(type='DiceLoss', use_sigmoid=True, activate=True,
@@ -91,7 +94,8 @@ class FASSSTMaskHead(BaseMaskHead):
         self.convs = nn.ModuleList()
         for i in range(num_convs):
             self.convs.append(ConvModule(channels if i == 0 else conv_channels, conv_channels, 3,
-                                         padding=1, act_cfg=dict(type='ReLU')))
+                                         padding=1, norm_cfg=norm_cfg,
+                                         act_cfg=dict(type='ReLU')))
         tail_in = conv_channels if num_convs else channels
         self.deconv = nn.ConvTranspose2d(tail_in, tail_in, 2, stride=2)
         self.conv_logits = nn.Conv2d(tail_in, 1, 1)

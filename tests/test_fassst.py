@@ -84,7 +84,7 @@ def test_iam_gives_an_s_by_s_grid_for_every_n_and_input_size(size, n):
     cfg = Config.fromfile(MAIN_CONFIG)
     cfg.model.bbox_head.num_instances = n
     cfg.model.mask_head.rff.out_channels = 8  # a cheap tail; the geometry is what is tested
-    cfg.model.mask_head.conv_channels = 8
+    cfg.model.mask_head.conv_channels = 32  # (GN: 32 groups)
     model = build_random_model(cfg)
     with torch.no_grad():
         cls_scores, bbox_preds, masks = model._forward(torch.rand(1, 3, size, size))

@@ -1,4 +1,6 @@
 from .blender_mask_head import BlenderMaskHead
+from .fassst_head import FASSSTHead
+from .fassst_mask_head import FASSSTMaskHead
 from .instance_fcos_head import FeaturedInstanceList, InstanceFCOSHead
 from .sgnet_head import SGNetHead
 from .sgnet_mask_head import SGNetMaskHead
@@ -6,6 +8,6 @@ from .sipmask_head import SipMaskHead
 from .sipmask_mask_head import SipMaskMaskHead
 
 __all__ = [
-    'BlenderMaskHead', 'FeaturedInstanceList', 'InstanceFCOSHead', 'SGNetHead', 'SGNetMaskHead',
-    'SipMaskHead', 'SipMaskMaskHead'
+    'BlenderMaskHead', 'FASSSTHead', 'FASSSTMaskHead', 'FeaturedInstanceList',
+    'InstanceFCOSHead', 'SGNetHead', 'SGNetMaskHead', 'SipMaskHead', 'SipMaskMaskHead'
 ]

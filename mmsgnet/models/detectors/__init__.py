@@ -1,3 +1,4 @@
+from .fassst import FASSST
 from .sipmask import SipMask
 
-__all__ = ['SipMask']
+__all__ = ['FASSST', 'SipMask']

@@ -5,9 +5,10 @@ from .granularity_blender import (BoxPixels, GranularityBlender, canonical_cell,
 from .deform_conv import DeformConv2dFast, DeformConv2dFastPack, deform_conv2d_torch
 from .feature_align import FeatureAlign
 from .mask_rescoring import MaskRescoringHead
+from .roi_feature_fusion import RoIFeatureFusion, fuse_roi_features
 
 __all__ = [
     'DeformConv2dFast', 'DeformConv2dFastPack', 'deform_conv2d_torch',
     'FeatureAlign', 'MaskRescoringHead', 'BoxPixels', 'GranularityBlender', 'canonical_cell',
-    'division_grid'
+    'division_grid', 'RoIFeatureFusion', 'fuse_roi_features'
 ]

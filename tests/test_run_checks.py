@@ -7,9 +7,13 @@ import os
 import os.path as osp
 import subprocess
 import sys
+import textwrap
 
 import pytest
 import torch
+from mmdet.registry import MODELS
+from mmengine import Config
+from mmengine.registry import init_default_scope
 
 import mmsgnet  # noqa: F401
 from mmsgnet.datasets.synthetic import generate_coco_instance
@@ -58,6 +62,81 @@ def _coco_options(root):
         'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',
         'val_dataloader.persistent_workers=False', 'test_dataloader.num_workers=0',
         'test_dataloader.persistent_workers=False', 'model.backbone.init_cfg=None']
+
+
+def _random_checkpoint(config, path, backbone_key='backbone'):
+    """The state dict of the config's model with random weights (no pretrained backbone)."""
+    cfg = Config.fromfile(config)
+    init_default_scope('mmdet')
+    cfg.merge_from_dict({f'model.{backbone_key}.init_cfg': None})
+    torch.save({'state_dict': MODELS.build(cfg.model).state_dict(), 'meta': {}}, path)
+    return path
+
+
+# a training run whose process is killed (SIGKILL) while the second checkpoint is written:
+# a thread watches the work folder and kills the process as soon as a file of iteration 2
+# has bytes on disk
+KILL_WHILE_SAVING = textwrap.dedent("""
+    import os, signal, sys, threading, time
+    sys.argv.pop(0)  # '-c': the tool's path comes next
+    work_dir = sys.argv[sys.argv.index('--work-dir') + 1]
+    def watch():
+        while True:
+            for name in os.listdir(work_dir) if os.path.isdir(work_dir) else []:
+                path = os.path.join(work_dir, name)
+                if 'iter_2' in name and os.path.isfile(path) and os.path.getsize(path) > 0:
+                    os.kill(os.getpid(), signal.SIGKILL)
+            time.sleep(0.0002)
+    threading.Thread(target=watch, daemon=True).start()
+    sys.path.insert(0, os.getcwd())
+    from mmsgnet.utils.tools import run_mmdet_tool
+    run_mmdet_tool('train.py')
+""")
+
+
+def test_a_kill_while_saving_leaves_no_partial_checkpoint_and_resume_works(coco_root,
+                                                                            tmp_path):
+    from mmsgnet.utils import load_checkpoint_file
+    work_dir = tmp_path / 'work'
+    options = _coco_options(coco_root) + [
+        'train_cfg.max_iters=3', 'train_cfg.val_interval=1000',
+        'default_hooks.checkpoint.interval=1']
+    proc = _tool('train.py', IMAGE_CONFIG, '--work-dir', work_dir, '--cfg-options', *options,
+                 code=KILL_WHILE_SAVING)
+    assert proc.returncode == -9, proc.stderr[-3000:]  # killed while writing iteration 2
+    names = sorted(os.listdir(work_dir))
+    assert 'iter_1.pth' in names and 'iter_2.pth' not in names, names
+    for name in names:  # what is left is complete (the temporary file may remain)
+        if name.endswith('.pth'):
+            assert load_checkpoint_file(str(work_dir / name))['meta']['iter'] == 1
+    with open(work_dir / 'last_checkpoint') as f:
+        assert f.read().strip().endswith('iter_1.pth')
+    # a bare --resume continues from the last complete checkpoint
+    proc = _tool('train.py', IMAGE_CONFIG, '--work-dir', work_dir, '--resume', '--cfg-options',
+                 *options)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'resumed epoch: 0, iter: 1' in proc.stdout + proc.stderr
+    assert load_checkpoint_file(str(work_dir / 'iter_3.pth'))['meta']['iter'] == 3
+
+
+def test_truncated_checkpoint_gives_one_named_error(coco_root, tmp_path):
+    from mmsgnet.utils import CheckpointFileError, load_checkpoint_file
+    ckpt = _random_checkpoint(IMAGE_CONFIG, tmp_path / 'full.pth')
+    data = ckpt.read_bytes()
+    truncated = tmp_path / 'iter_8.pth'
+    truncated.write_bytes(data[:len(data) // 2])
+    with pytest.raises(CheckpointFileError, match=r"iter_8\.pth'.*truncated.*Fix: use another"):
+        load_checkpoint_file(str(truncated))
+    (tmp_path / 'empty.pth').write_bytes(b'')
+    with pytest.raises(CheckpointFileError, match='empty'):
+        load_checkpoint_file(str(tmp_path / 'empty.pth'))
+    proc = _tool('train.py', IMAGE_CONFIG, '--work-dir', tmp_path / 'work', '--resume',
+                 truncated, '--cfg-options', *_coco_options(coco_root))
+    _named_error_last(proc, str(truncated), 'truncated or corrupt', 'Fix: ')
+    assert not (tmp_path / 'work' / 'iter_1.pth').exists()
+    proc = _tool('test.py', IMAGE_CONFIG, truncated, '--work-dir', tmp_path / 'work',
+                 '--cfg-options', *_coco_options(coco_root))
+    _named_error_last(proc, str(truncated), 'truncated or corrupt', 'Fix: ')
 
 
 def test_a_data_error_in_training_is_printed_last_once_without_traceback(coco_root, tmp_path):

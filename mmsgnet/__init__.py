@@ -14,6 +14,6 @@ setup_checkpoint_loading()
 setup_atomic_checkpoint_saving()
 setup_named_checkpoint_errors()
 
-from . import datasets, evaluation, models  # noqa: E402,F401
+from . import datasets, engine, evaluation, models  # noqa: E402,F401
 
-__all__ = ['__version__', 'datasets', 'evaluation', 'models']
+__all__ = ['__version__', 'datasets', 'engine', 'evaluation', 'models']

@@ -139,6 +139,17 @@ def test_truncated_checkpoint_gives_one_named_error(coco_root, tmp_path):
     _named_error_last(proc, str(truncated), 'truncated or corrupt', 'Fix: ')
 
 
+def test_num_classes_different_from_the_dataset_is_refused_before_training(coco_root,
+                                                                           tmp_path):
+    proc = _tool('train.py', IMAGE_CONFIG, '--work-dir', tmp_path / 'work', '--cfg-options',
+                 *_coco_options(coco_root), 'model.bbox_head.num_classes=4')
+    _named_error_last(proc, '`model.bbox_head.num_classes` is 4', 'has 3 classes',
+                      "('ellipse', 'rectangle', 'triangle')",
+                      'Fix: set `model.bbox_head.num_classes=3`')
+    assert 'Iter(train)' not in proc.stdout + proc.stderr
+    assert not list((tmp_path / 'work').rglob('*.pth'))
+
+
 def test_a_data_error_in_training_is_printed_last_once_without_traceback(coco_root, tmp_path):
     proc = _tool('train.py', IMAGE_CONFIG, '--work-dir', tmp_path / 'work', '--cfg-options',
                  *_coco_options(coco_root), 'train_dataloader.dataset.ann_file=missing.json')

@@ -11,6 +11,10 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='DetVisualizationHook'))
 
+# mmsgnet's checks (mmsgnet/engine/hooks): heads' num_classes against the dataset's classes
+# (before training, validation and testing)
+custom_hooks = [dict(type='NumClassesCheckHook')]
+
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

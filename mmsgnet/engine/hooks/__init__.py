@@ -1,0 +1,3 @@
+from .num_classes_check_hook import NumClassesCheckHook, NumClassesMismatchError
+
+__all__ = ['NumClassesCheckHook', 'NumClassesMismatchError']

@@ -17,10 +17,12 @@ from mmengine.registry import init_default_scope
 
 import mmsgnet  # noqa: F401
 from mmsgnet.datasets.synthetic import generate_coco_instance
+from vis_utils import make_short_video
 
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 IMAGE_CONFIG = osp.join(ROOT, 'configs', 'sipmask', 'sipmask_r18_fpn_gn-head_generated-coco.py')
+VIDEO_CONFIG = osp.join(ROOT, 'configs', 'sipmask_vis', 'sipmask-vis_r18_fpn_generated-ytvis.py')
 
 
 def _tool(name, *args, env=None, code=None):
@@ -148,6 +150,28 @@ def test_num_classes_different_from_the_dataset_is_refused_before_training(coco_
                       'Fix: set `model.bbox_head.num_classes=3`')
     assert 'Iter(train)' not in proc.stdout + proc.stderr
     assert not list((tmp_path / 'work').rglob('*.pth'))
+
+
+def test_video_model_refuses_an_image_checkpoint_for_testing_and_resuming(tmp_path):
+    video_root = make_short_video(tmp_path / 'ytvis')
+    image_ckpt = _random_checkpoint(IMAGE_CONFIG, tmp_path / 'image.pth')
+    data = [f'{key}.dataset.data_root={video_root}/' for key in
+            ('train_dataloader', 'val_dataloader', 'test_dataloader')] + [
+        f'{key}.dataset.ann_file=val/annotations/instances_cocovid.json' for key in
+        ('train_dataloader', 'test_dataloader')] + [
+        f'{key}.dataset.data_prefix.img_path=val/JPEGImages/' for key in
+        ('train_dataloader', 'test_dataloader')] + ['model.detector.backbone.init_cfg=None']
+    expected = ('holds an image detector', "without the 'detector.' prefix",
+                'track_head.', 'Fix: use a checkpoint of this video config',
+                '`load_from=IMAGE_CKPT`')
+    proc = _tool('test_tracking.py', VIDEO_CONFIG, '--checkpoint', image_ckpt, '--work-dir',
+                 tmp_path / 'test', '--cfg-options', *data)
+    message = _named_error_last(proc, 'cannot test', *expected)
+    assert str(image_ckpt) in message
+    proc = _tool('train.py', VIDEO_CONFIG, '--work-dir', tmp_path / 'train', '--resume',
+                 image_ckpt, '--cfg-options', *data)
+    _named_error_last(proc, 'cannot resume training', *expected)
+    assert not list((tmp_path / 'train').rglob('*.pth'))
 
 
 def test_a_data_error_in_training_is_printed_last_once_without_traceback(coco_root, tmp_path):

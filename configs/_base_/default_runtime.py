@@ -12,8 +12,9 @@ default_hooks = dict(
     visualization=dict(type='DetVisualizationHook'))
 
 # mmsgnet's checks (mmsgnet/engine/hooks): heads' num_classes against the dataset's classes
-# (before training, validation and testing)
-custom_hooks = [dict(type='NumClassesCheckHook')]
+# (before training, validation and testing); a checkpoint given to test or resume must hold
+# every weight of the model
+custom_hooks = [dict(type='NumClassesCheckHook'), dict(type='CheckpointCheckHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

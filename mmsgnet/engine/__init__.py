@@ -1,4 +1,8 @@
 """Engine components: hooks that refuse bad settings before any work is done."""
-from .hooks import NumClassesCheckHook, NumClassesMismatchError
+from .hooks import (CheckpointCheckHook, CheckpointMismatchError, NumClassesCheckHook,
+                    NumClassesMismatchError)
 
-__all__ = ['NumClassesCheckHook', 'NumClassesMismatchError']
+__all__ = [
+    'CheckpointCheckHook', 'CheckpointMismatchError', 'NumClassesCheckHook',
+    'NumClassesMismatchError'
+]

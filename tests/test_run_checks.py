@@ -23,6 +23,7 @@ from vis_utils import make_short_video
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 IMAGE_CONFIG = osp.join(ROOT, 'configs', 'sipmask', 'sipmask_r18_fpn_gn-head_generated-coco.py')
 VIDEO_CONFIG = osp.join(ROOT, 'configs', 'sipmask_vis', 'sipmask-vis_r18_fpn_generated-ytvis.py')
+SGNET_CONFIG = osp.join(ROOT, 'configs', 'sgnet', 'sgnet_r18_fpn_generated-ytvis.py')
 
 
 def _tool(name, *args, env=None, code=None):
@@ -194,3 +195,19 @@ def test_amp_on_a_machine_without_cuda_is_refused_before_any_work(tmp_path):
     _named_error_last(proc, '--amp (automatic mixed precision) needs a CUDA GPU',
                       'Fix: drop --amp')
     assert not (tmp_path / 'work').exists()
+
+
+def test_test_tracking_writes_the_results_files_into_the_work_dir(tmp_path):
+    video_root = make_short_video(tmp_path / 'ytvis')
+    ckpt = _random_checkpoint(SGNET_CONFIG, tmp_path / 'random.pth', 'detector.backbone')
+    work_dir = tmp_path / 'work'
+    proc = _tool('test_tracking.py', SGNET_CONFIG, '--checkpoint', ckpt, '--work-dir', work_dir,
+                 '--cfg-options', f'test_dataloader.dataset.data_root={video_root}/',
+                 'test_dataloader.dataset.ann_file=val/annotations/instances_cocovid.json',
+                 'test_dataloader.dataset.data_prefix.img_path=val/JPEGImages/')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (work_dir / 'generated_ytvis_results.json').is_file()
+    assert (work_dir / 'generated_ytvis_results.submission_file.zip').is_file()
+    assert not osp.exists(osp.join(ROOT, 'work_dirs', 'generated_ytvis_results.json')) or \
+        osp.getmtime(osp.join(ROOT, 'work_dirs', 'generated_ytvis_results.json')) < \
+        osp.getmtime(ckpt)

@@ -13,8 +13,12 @@ default_hooks = dict(
 
 # mmsgnet's checks (mmsgnet/engine/hooks): heads' num_classes against the dataset's classes
 # (before training, validation and testing); a checkpoint given to test or resume must hold
-# every weight of the model
-custom_hooks = [dict(type='NumClassesCheckHook'), dict(type='CheckpointCheckHook')]
+# every weight of the model; '{work_dir}' in a metric's outfile_prefix is the run's work dir
+custom_hooks = [
+    dict(type='NumClassesCheckHook'),
+    dict(type='CheckpointCheckHook'),
+    dict(type='WorkDirOutputsHook')
+]
 
 env_cfg = dict(
     cudnn_benchmark=False,

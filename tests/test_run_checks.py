@@ -19,7 +19,6 @@ import mmsgnet  # noqa: F401
 from mmsgnet.datasets.synthetic import generate_coco_instance
 from vis_utils import make_short_video
 
-
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 IMAGE_CONFIG = osp.join(ROOT, 'configs', 'sipmask', 'sipmask_r18_fpn_gn-head_generated-coco.py')
 VIDEO_CONFIG = osp.join(ROOT, 'configs', 'sipmask_vis', 'sipmask-vis_r18_fpn_generated-ytvis.py')
@@ -195,6 +194,18 @@ def test_amp_on_a_machine_without_cuda_is_refused_before_any_work(tmp_path):
     _named_error_last(proc, '--amp (automatic mixed precision) needs a CUDA GPU',
                       'Fix: drop --amp')
     assert not (tmp_path / 'work').exists()
+
+
+@pytest.mark.parametrize('config', [IMAGE_CONFIG, SGNET_CONFIG])
+def test_upsample_factor_zero_is_a_named_config_error(config):
+    cfg = Config.fromfile(config)
+    init_default_scope('mmdet')
+    head = cfg.model.mask_head if 'mask_head' in cfg.model else cfg.model.detector.mask_head
+    head.upsample_factor = 0
+    from mmsgnet.utils import ConfigError
+    with pytest.raises(ConfigError, match=r'upsample_factor must be an integer '
+                       r'>= 1 .*got 0\. Fix: '):
+        MODELS.build(cfg.model)
 
 
 def test_test_tracking_writes_the_results_files_into_the_work_dir(tmp_path):

@@ -11,6 +11,15 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='DetVisualizationHook'))
 
+# mmsgnet's checks (mmsgnet/engine/hooks): heads' num_classes against the dataset's classes
+# (before training, validation and testing); a checkpoint given to test or resume must hold
+# every weight of the model; '{work_dir}' in a metric's outfile_prefix is the run's work dir
+custom_hooks = [
+    dict(type='NumClassesCheckHook'),
+    dict(type='CheckpointCheckHook'),
+    dict(type='WorkDirOutputsHook')
+]
+
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

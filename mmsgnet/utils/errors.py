@@ -10,3 +10,7 @@ class UserError(Exception):
     """Mixin base of the named errors of mmsgnet: a message that says what is wrong and how
     to fix it. Subclasses also derive from the builtin error they refine (``ValueError``,
     ``OSError``, ...), so existing ``except`` clauses keep working."""
+
+
+class ConfigError(UserError, ValueError):
+    """A config value that cannot work (raised when the component is built)."""

@@ -79,5 +79,6 @@ val_dataloader = dict(
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(outfile_prefix='./work_dirs/generated_ytvis_results', format_only=False)
+# '{work_dir}': the run's --work-dir (WorkDirOutputsHook in default_runtime.py)
+val_evaluator = dict(outfile_prefix='{work_dir}/generated_ytvis_results', format_only=False)
 test_evaluator = val_evaluator

@@ -88,6 +88,6 @@ test_dataloader = val_dataloader
 # format_only=False and a split with annotations it computes AP/AR locally
 val_evaluator = dict(
     type='YTVISMetric',
-    outfile_prefix='./youtube_vis_results',
+    outfile_prefix='{work_dir}/youtube_vis_results',  # the run's work dir
     format_only=True)
 test_evaluator = val_evaluator

@@ -15,6 +15,7 @@ from torch import Tensor
 
 from mmdet.models.dense_heads.base_mask_head import BaseMaskHead
 from mmdet.utils import InstanceList
+from ...utils.errors import ConfigError
 from ..utils import masks_to_grid, paste_masks_to_image
 
 MASK_WEIGHTINGS = ('none', 'cls', 'loc', 'cls+loc')
@@ -30,6 +31,15 @@ class BlenderMaskHead(BaseMaskHead):
 
     #: keep each detection's ``params`` and ``priors`` in the predictions (set by VIS models)
     return_params = False
+
+    @staticmethod
+    def _check_upsample_factor(upsample_factor) -> int:
+        if not (isinstance(upsample_factor, int) and upsample_factor >= 1):
+            raise ConfigError(
+                f'mask_head.upsample_factor must be an integer >= 1 (the base masks are '
+                f'upsampled by it), got {upsample_factor!r}. Fix: set it to 1 for no '
+                'upsampling, or to a factor that divides the stride of the first level.')
+        return upsample_factor
 
     def _check_weighting(self, mask_weighting: str) -> str:
         if mask_weighting not in MASK_WEIGHTINGS:

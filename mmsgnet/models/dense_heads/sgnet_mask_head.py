@@ -59,6 +59,7 @@ class SGNetMaskHead(BlenderMaskHead):
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.mask_weighting = self._check_weighting(mask_weighting)
+        self._check_upsample_factor(upsample_factor)
         if p3_stride % upsample_factor:
             raise ValueError(f'upsample_factor ({upsample_factor}) must divide the stride of '
                              f'the first level ({p3_stride})')

@@ -66,7 +66,7 @@ class SipMaskMaskHead(BlenderMaskHead):
         self.mask_weighting = self._check_weighting(mask_weighting)
         self.num_levels = num_levels
         self.num_bases = num_bases
-        self.upsample_factor = upsample_factor
+        self.upsample_factor = self._check_upsample_factor(upsample_factor)
         self.max_masks_to_train = max_masks_to_train
         self.min_box_area = min_box_area
         self.loss_mask_weight = loss_mask_weight

@@ -4,6 +4,8 @@ import json
 import os.path as osp
 import sys
 
+import pytest
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
 import benchmark  # noqa: E402
@@ -40,3 +42,41 @@ def test_benchmark_image_config_per_image():
                              '0', '--size', '160', '128', '--num-dets', '3'])
     (r, ) = report['results']
     assert r['unit'] == 'image' and r['mean_detections'] == 3
+
+
+def test_num_dets_above_what_the_model_can_give_is_said(tmp_path, capsys):
+    """#12 item 17: a pinned count the model cannot reach is reported, not silently lower."""
+    out = tmp_path / 'bench.json'
+    report = benchmark.main([SGNET, '--device', 'cpu', '--num-images', '1', '--num-warmup', '0',
+                             '--num-frames', '1', '--size', '160', '128', '--num-dets', '5000',
+                             '--json', str(out)])
+    (r, ) = report['results']
+    assert 0 < r['mean_detections'] < 5000
+    assert 'gave only' in r['note'] and '--num-dets 5000' in r['note']
+    assert 'warning: --num-dets 5000' in capsys.readouterr().err
+    assert json.loads(out.read_text())['results'][0]['note'] == r['note']
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['--num-dets', '10', '-5'], '--num-dets must be >= 1'),
+    (['--num-dets', '0'], '--num-dets must be >= 1'),
+    (['--num-frames', '0'], '--num-frames must be >= 1'),
+])
+def test_counts_that_cannot_be_measured_are_refused(argv, message, capsys):
+    """#12 item 17: negative/zero detection counts and zero frames get a named error."""
+    with pytest.raises(SystemExit) as info:
+        benchmark.main([SGNET, '--device', 'cpu', *argv])
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_image_is_named(tmp_path):
+    """#12 item 17: an --image OpenCV cannot decode is named, not a pipeline traceback."""
+    bad = tmp_path / 'bad.jpg'
+    bad.write_bytes(b'not an image at all')
+    with pytest.raises(SystemExit) as info:
+        benchmark.main([SIPMASK, '--device', 'cpu', '--num-images', '1', '--image', str(bad)])
+    assert 'bad.jpg cannot be decoded' in str(info.value.code)
+    with pytest.raises(SystemExit) as info:
+        benchmark.main([SIPMASK, '--device', 'cpu', '--image', str(tmp_path / 'none.jpg')])
+    assert 'none.jpg does not exist' in str(info.value.code)

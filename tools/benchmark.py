@@ -55,7 +55,44 @@ def parse_args(argv=None):
         parser.error('--num-images must be >= 1 and --num-warmup >= 0')
     if args.device.startswith('cuda') and not torch.cuda.is_available():
         parser.error('--device cuda asked for, but torch sees no CUDA device')
+    check_counts(parser, args)
     return args
+
+
+def check_counts(parser, args):
+    """Refuse counts that cannot be measured, naming the flag."""
+    if args.num_frames < 1:
+        parser.error(f'--num-frames must be >= 1 (frames of the generated video), got '
+                     f'{args.num_frames}')
+    bad = [n for n in args.num_dets or [] if n < 1]
+    if bad:
+        parser.error(f'--num-dets must be >= 1 (detections pinned per image/frame), got '
+                     f"{' '.join(map(str, bad))}")
+
+
+def check_image(path):
+    """Refuse an ``--image`` that is missing or that OpenCV cannot decode."""
+    import cv2
+    if not osp.isfile(path):
+        raise SystemExit(f'error: --image {path} does not exist; pass an image file or leave '
+                         '--image out for a generated image')
+    if cv2.imread(path) is None:
+        raise SystemExit(f'error: --image {path} cannot be decoded as an image; pass a '
+                         'jpg/png file or leave --image out for a generated image')
+
+
+def note_fewer_detections(figures, num_dets):
+    """Say so when the model gave fewer detections than ``--num-dets`` pinned (it has fewer
+    candidates at this input size): the row then measures the detections it gave."""
+    if num_dets is None or figures['mean_detections'] >= num_dets:
+        return None
+    note = (f"--num-dets {num_dets}: {osp.basename(figures['config'])} gave only "
+            f"{figures['mean_detections']:g} detections per {figures['unit']} on average (it "
+            'has fewer candidates at this input size); this row measures those. Use a '
+            'larger --size or a smaller --num-dets')
+    figures['note'] = note
+    print(f'warning: {note}', file=sys.stderr)
+    return note
 
 
 def resolve_config(config):
@@ -190,8 +227,8 @@ def main(argv=None):
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.image and not osp.isfile(args.image):
-        raise SystemExit(f'error: image not found: {args.image}')
+    if args.image:
+        check_image(args.image)
     with tempfile.TemporaryDirectory() as tmp:
         frames = default_frames(tmp, args.size, args.num_frames)
         if args.image:
@@ -208,6 +245,7 @@ def main(argv=None):
                                      args.num_images, args.num_warmup)
                 figures.update(config=config, pinned_detections=num_dets,
                                unit='frame' if is_video else 'image')
+                note_fewer_detections(figures, num_dets)
                 report['results'].append(figures)
                 del model
     print(f"device {report['device']}, {report['threads']} threads, batch 1, "

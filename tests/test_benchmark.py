@@ -80,3 +80,30 @@ def test_bad_image_is_named(tmp_path):
     with pytest.raises(SystemExit) as info:
         benchmark.main([SIPMASK, '--device', 'cpu', '--image', str(tmp_path / 'none.jpg')])
     assert 'none.jpg does not exist' in str(info.value.code)
+
+
+def test_plot_has_one_curve_per_config(tmp_path):
+    """--plot: time per frame against detections, one line per config of the run, with the
+    figures of the report as its points."""
+    plot = tmp_path / 'speed.png'
+    report = benchmark.main([
+        SGNET, '--compare', SIPMASK_VIS, '--device', 'cpu', '--num-images', '1',
+        '--num-warmup', '0', '--num-frames', '1', '--size', '160', '128', '--num-dets', '1',
+        '4', '--plot', str(plot)])
+    assert plot.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    (axes, ) = benchmark.plot_figure(report).axes
+    lines = {line.get_label(): line for line in axes.get_lines()}
+    assert sorted(lines) == sorted(osp.splitext(osp.basename(c))[0] for c in (SGNET,
+                                                                               SIPMASK_VIS))
+    for config in (SGNET, SIPMASK_VIS):
+        rows = [r for r in report['results'] if r['config'] == config]
+        line = lines[osp.splitext(osp.basename(config))[0]]
+        assert list(line.get_xdata()) == [r['mean_detections'] for r in rows] == [1, 4]
+        assert list(line.get_ydata()) == [r['median_ms'] for r in rows]
+    assert 'per frame' in axes.get_xlabel() and 'ms' in axes.get_ylabel()
+
+
+def test_plot_to_an_unknown_format_is_refused_before_timing(capsys):
+    with pytest.raises(SystemExit) as info:
+        benchmark.main([SGNET, '--plot', 'speed.xyz'])
+    assert info.value.code == 2 and '--plot speed.xyz' in capsys.readouterr().err

@@ -2,13 +2,15 @@
 
     python tools/benchmark.py CONFIG [--compare CONFIG2] [--device cpu|cuda]
         [--checkpoint CKPT] [--num-images 20] [--num-warmup 5] [--image IMG]
-        [--num-dets 1 10 50 100] [--size W H] [--json OUT]
+        [--num-dets 1 10 50 100] [--size W H] [--json OUT] [--plot OUT.png]
 
 Image configs are timed per image; video (VIS) configs per frame: a generated video of
 ``--num-frames`` frames is predicted ``--num-images`` times after ``--num-warmup`` warm-up
 videos, and the time per frame is the video time / frames. ``--num-dets`` pins the number of
 detections per image / frame (score threshold 0, no suppression, ``max_per_img`` = N) to
-measure how time grows with instances; one row per N.
+measure how time grows with instances; one row per N. ``--plot OUT.png`` draws the median
+time per image / frame against the detections per image / frame, one curve per config (the
+JSON has the same numbers).
 
 Protocol (as mmdet's ``benchmark.py --task inference``): batch 1; the first ``--num-warmup``
 iterations are excluded; each timed iteration is one ``model.test_step`` (data preprocessing,
@@ -50,13 +52,29 @@ def parse_args(argv=None):
     parser.add_argument('--size', type=int, nargs=2, default=(640, 480), metavar=('W', 'H'),
                         help='size of the generated input image / video frames')
     parser.add_argument('--json', help='also write the figures to this JSON file')
+    parser.add_argument('--plot', help='also plot time per image/frame against detections '
+                        '(one curve per config) to this image file (.png, .pdf, .svg)')
     args = parser.parse_args(argv)
     if args.num_images < 1 or args.num_warmup < 0:
         parser.error('--num-images must be >= 1 and --num-warmup >= 0')
     if args.device.startswith('cuda') and not torch.cuda.is_available():
         parser.error('--device cuda asked for, but torch sees no CUDA device')
     check_counts(parser, args)
+    check_plot(parser, args)
     return args
+
+
+PLOT_FORMATS = ('.png', '.pdf', '.svg', '.jpg')
+
+
+def check_plot(parser, args):
+    """Refuse a ``--plot`` path matplotlib cannot write, before any timing."""
+    if args.plot is None:
+        return
+    if osp.splitext(args.plot)[1].lower() not in PLOT_FORMATS:
+        parser.error(f'--plot {args.plot}: use one of {", ".join(PLOT_FORMATS)}')
+    if not osp.isdir(osp.dirname(osp.abspath(args.plot))):
+        parser.error(f'--plot {args.plot}: the folder does not exist; create it first')
 
 
 def check_counts(parser, args):
@@ -264,11 +282,63 @@ def main(argv=None):
             pinned = '' if a['pinned_detections'] is None else \
                 f" at {a['pinned_detections']} detections"
             print(f'ratio (first / second, median time){pinned}: {ratio:.3f}')
+    if args.plot:
+        save_plot(report, args.plot)
+        print(f'plot written to {args.plot}')
     if args.json:
         from mmsgnet.datasets import dump_json_atomic
         dump_json_atomic(report, args.json)
         print(f'figures written to {args.json}')
     return report
+
+
+def plot_curves(report):
+    """Curves of ``report`` (one per config): detections per image/frame -> median ms,
+    sorted by detections. Returns ``{config: (detections, median_ms, unit)}``."""
+    curves = {}
+    for r in report['results']:
+        curves.setdefault(r['config'], []).append((r['mean_detections'], r['median_ms'],
+                                                   r['unit']))
+    return {config: ([p[0] for p in sorted(points)], [p[1] for p in sorted(points)],
+                     points[0][2]) for config, points in curves.items()}
+
+
+def plot_figure(report):
+    """A matplotlib figure of :func:`plot_curves`: one line with markers per config."""
+    import matplotlib
+    matplotlib.use('Agg')
+    from matplotlib.figure import Figure
+    figure = Figure(figsize=(6.4, 4.2), dpi=150)
+    axes = figure.add_subplot()
+    units = set()
+    for config, (dets, ms, unit) in plot_curves(report).items():
+        axes.plot(dets, ms, marker='o', label=osp.splitext(osp.basename(config))[0])
+        units.add(unit)
+    unit = units.pop() if len(units) == 1 else 'image / frame'
+    axes.set_xlabel(f'detections per {unit}')
+    axes.set_ylabel(f'median time per {unit} (ms)')
+    axes.set_title(f"{report['device']}, {report['threads']} threads, batch 1")
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize='small')
+    figure.tight_layout()
+    return figure
+
+
+def save_plot(report, path):
+    """Write :func:`plot_figure` to ``path`` atomically (temporary file, then rename); the
+    format follows the extension."""
+    import os
+    folder = osp.dirname(osp.abspath(path))
+    ext = osp.splitext(path)[1] or '.png'
+    handle, tmp = tempfile.mkstemp(prefix='.plot.', suffix=ext, dir=folder)
+    os.close(handle)
+    try:
+        plot_figure(report).savefig(tmp, format=ext[1:])
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+    return path
 
 
 if __name__ == '__main__':

@@ -45,8 +45,10 @@ import colorsys
 import importlib.util
 import os
 import os.path as osp
+import signal
 import sys
 import tempfile
+import threading
 from typing import Optional, Sequence
 
 import cv2
@@ -99,7 +101,18 @@ def parse_args(argv=None):
                      f"{', '.join(sorted(FOURCC_BY_EXTENSION))}")
     if args.json and osp.abspath(args.json) == osp.abspath(args.out):
         parser.error('--json and --out name the same file; give them different names')
+    for flag, path in (('--out', args.out), ('--json', args.json)):
+        if path and _same_path(path, args.input):
+            parser.error(f'{flag} {path} names the input; writing it would overwrite the '
+                         'video being read: give the output another name')
     return args
+
+
+def _same_path(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` name the same file (links and relative paths resolved)."""
+    if osp.exists(a) and osp.exists(b):
+        return osp.samefile(a, b)
+    return osp.realpath(a) == osp.realpath(b)
 
 
 # ------------------------------------------------------------------ model (mmsgnet.apis)
@@ -229,12 +242,37 @@ class VideoOutput:
             os.remove(self.tmp_path)
 
 
+def even_frames(source: FrameSource) -> FrameSource:
+    """``source`` with its last column / row dropped where the width / height is odd.
+
+    OpenCV's video writers (FFmpeg, all codecs) store odd sizes as the even size below; the
+    demo crops the same pixels before predicting, so the video, the JSON's size and its masks
+    describe the same frames."""
+    width, height = source.width & ~1, source.height & ~1
+    if (width, height) == (source.width, source.height):
+        return source
+    print(f'note: {source.name} is {source.width}x{source.height}; video codecs store even '
+          f'sizes, so the frames are cropped to {width}x{height} (last column/row dropped) '
+          'for the video and the JSON alike', file=sys.stderr)
+    frames = (np.ascontiguousarray(img[:height, :width]) for img in source.frames)
+    return source._replace(width=width, height=height, frames=frames)
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwinds like Ctrl-C (KeyboardInterrupt), so the partial outputs and
+    the folders created are removed on the way out."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
 # ------------------------------------------------------------------ main
 def run_demo(args) -> dict:
     """Check the inputs, predict and draw, then write the outputs; returns a summary of
     what was written."""
     device = check_device(args.device or default_device())
-    source = open_frames(args.input)
+    source = even_frames(open_frames(args.input))
     outputs = list(filter(None, (args.out, args.json)))
     created = [missing_folder(path) for path in outputs]
     try:
@@ -281,10 +319,19 @@ def write_outputs(args, device: str, source: FrameSource) -> dict:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         summary = run_demo(args)
     except InferenceError as err:
         sys.exit(f'error: {err}')
+    except Terminated:
+        print('error: terminated (SIGTERM); the partial outputs were removed',
+              file=sys.stderr)
+        sys.exit(128 + signal.SIGTERM)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
     tracks = f" and {summary['json']} ({summary['num_tracks']} tracks)" \
         if 'json' in summary else ''
     print(f"Wrote {summary['out']} ({summary['num_frames']} frames, {summary['width']}x"

@@ -4,6 +4,8 @@ import json
 import os.path as osp
 import sys
 
+import pytest
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
 import benchmark  # noqa: E402
@@ -65,3 +67,68 @@ def test_benchmark_profile_times_each_component(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert 'profile of sgnet_r18_fpn_generated-ytvis.py, 3 detections' in printed
     assert 'detector.backbone' in printed
+
+
+def test_num_dets_above_what_the_model_can_give_is_said(tmp_path, capsys):
+    """#12 item 17: a pinned count the model cannot reach is reported, not silently lower."""
+    out = tmp_path / 'bench.json'
+    report = benchmark.main([SGNET, '--device', 'cpu', '--num-images', '1', '--num-warmup', '0',
+                             '--num-frames', '1', '--size', '160', '128', '--num-dets', '5000',
+                             '--json', str(out)])
+    (r, ) = report['results']
+    assert 0 < r['mean_detections'] < 5000
+    assert 'gave only' in r['note'] and '--num-dets 5000' in r['note']
+    assert 'warning: --num-dets 5000' in capsys.readouterr().err
+    assert json.loads(out.read_text())['results'][0]['note'] == r['note']
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['--num-dets', '10', '-5'], '--num-dets must be >= 1'),
+    (['--num-dets', '0'], '--num-dets must be >= 1'),
+    (['--num-frames', '0'], '--num-frames must be >= 1'),
+])
+def test_counts_that_cannot_be_measured_are_refused(argv, message, capsys):
+    """#12 item 17: negative/zero detection counts and zero frames get a named error."""
+    with pytest.raises(SystemExit) as info:
+        benchmark.main([SGNET, '--device', 'cpu', *argv])
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_image_is_named(tmp_path):
+    """#12 item 17: an --image OpenCV cannot decode is named, not a pipeline traceback."""
+    bad = tmp_path / 'bad.jpg'
+    bad.write_bytes(b'not an image at all')
+    with pytest.raises(SystemExit) as info:
+        benchmark.main([SIPMASK, '--device', 'cpu', '--num-images', '1', '--image', str(bad)])
+    assert 'bad.jpg cannot be decoded' in str(info.value.code)
+    with pytest.raises(SystemExit) as info:
+        benchmark.main([SIPMASK, '--device', 'cpu', '--image', str(tmp_path / 'none.jpg')])
+    assert 'none.jpg does not exist' in str(info.value.code)
+
+
+def test_plot_has_one_curve_per_config(tmp_path):
+    """--plot: time per frame against detections, one line per config of the run, with the
+    figures of the report as its points."""
+    plot = tmp_path / 'speed.png'
+    report = benchmark.main([
+        SGNET, '--compare', SIPMASK_VIS, '--device', 'cpu', '--num-images', '1',
+        '--num-warmup', '0', '--num-frames', '1', '--size', '160', '128', '--num-dets', '1',
+        '4', '--plot', str(plot)])
+    assert plot.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    (axes, ) = benchmark.plot_figure(report).axes
+    lines = {line.get_label(): line for line in axes.get_lines()}
+    assert sorted(lines) == sorted(osp.splitext(osp.basename(c))[0] for c in (SGNET,
+                                                                               SIPMASK_VIS))
+    for config in (SGNET, SIPMASK_VIS):
+        rows = [r for r in report['results'] if r['config'] == config]
+        line = lines[osp.splitext(osp.basename(config))[0]]
+        assert list(line.get_xdata()) == [r['mean_detections'] for r in rows] == [1, 4]
+        assert list(line.get_ydata()) == [r['median_ms'] for r in rows]
+    assert 'per frame' in axes.get_xlabel() and 'ms' in axes.get_ylabel()
+
+
+def test_plot_to_an_unknown_format_is_refused_before_timing(capsys):
+    with pytest.raises(SystemExit) as info:
+        benchmark.main([SGNET, '--plot', 'speed.xyz'])
+    assert info.value.code == 2 and '--plot speed.xyz' in capsys.readouterr().err

@@ -438,13 +438,14 @@ def test_image_bytes_problem_accepts_good_and_rejects_bad_files(coco_root):
 
 
 def test_configs_follow_the_mmdet_video_conventions():
-    for name in ('youtube_vis_2019.py', 'youtube_vis_2021.py', 'generated_youtube_vis.py'):
+    for name in ('youtube_vis_2019.py', 'youtube_vis_2021.py', 'youtube_vis_2022.py', 'ovis.py',
+                 'generated_youtube_vis.py'):
         cfg = Config.fromfile(osp.join(CONFIGS, name))
         test_pipeline = cfg.test_dataloader.dataset.pipeline
         assert test_pipeline[0].type == 'TransformBroadcaster'
         assert 'Resize' in [t.type for t in test_pipeline[0].transforms]
         assert test_pipeline[-1].type == 'PackTrackInputs'
-        assert cfg.test_dataloader.sampler.type == 'DefaultSampler'
+        assert cfg.test_dataloader.sampler.type == 'TrackImgSampler'  # a frame per sample
         assert cfg.val_evaluator.type == 'YTVISMetric'
     cfg = Config.fromfile(osp.join(CONFIGS, 'youtube_vis_2021.py'))
     assert cfg.test_dataloader.dataset.dataset_version == '2021'

@@ -32,7 +32,9 @@ def test_two_process_cpu_training_saves_the_same_checkpoint_as_one_process(tmp_p
     data_root = f'{tmp_path}/data/'
     generate_youtube_vis(data_root + 'train', num_videos=4, num_frames=4,
                          image_size=(160, 128), seed=0, max_objects=2)
-    generate_youtube_vis(data_root + 'val', num_videos=1, num_frames=2,
+    # 2 val videos: the frame-by-frame test sampler (TrackImgSampler) puts whole videos on
+    # ranks and needs one per process (built when training starts, even if never run)
+    generate_youtube_vis(data_root + 'val', num_videos=2, num_frames=2,
                          image_size=(160, 128), seed=1, max_objects=2)
     env = dict(os.environ, PORT=str(_free_port()), OMP_NUM_THREADS='1')
     cmd = ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), CONFIG, '2', '--work-dir',

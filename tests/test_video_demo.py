@@ -250,3 +250,66 @@ def test_failure_during_the_video_leaves_no_output(inputs, checkpoint, tmp_path)
     _expect_error([frames, SGNET, checkpoint, '--out', out_dir / 'nested' / 'o.mp4', '--json',
                    out_dir / 'o.json', *LOW_THRESHOLDS], 'cannot decode frame', '00002.jpg')
     assert not out_dir.exists()  # the partial video and the new folder were removed
+
+
+# ------------------------------------------------------------------ #12 item 16
+def test_out_naming_the_input_is_refused_and_the_input_kept(inputs, checkpoint, tmp_path,
+                                                            capsys):
+    clip = tmp_path / 'clip.mp4'
+    clip.write_bytes(inputs['mp4'].read_bytes())
+    before = clip.read_bytes()
+    for argv in ([clip, SGNET, checkpoint, '--out', clip],
+                 [clip, SGNET, checkpoint, '--out', tmp_path / 'o.mp4', '--json',
+                  tmp_path / '.' / 'clip.mp4']):
+        with pytest.raises(SystemExit) as info:
+            demo.main([str(a) for a in argv])
+        assert info.value.code == 2
+        assert 'names the input' in capsys.readouterr().err
+    assert clip.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ['clip.mp4']
+
+
+def test_sigterm_removes_the_partial_video_and_the_folder_created(checkpoint, tmp_path):
+    """As on Ctrl-C: a terminated run leaves no temporary video and no new folder."""
+    import signal
+    import time
+    generate_youtube_vis(str(tmp_path / 'data'), num_videos=1, num_frames=40,
+                         image_size=(WIDTH, HEIGHT), seed=5)
+    out_dir = tmp_path / 'out'
+    proc = subprocess.Popen(
+        [sys.executable, osp.join('tools', 'video_demo.py'),
+         str(tmp_path / 'data' / 'JPEGImages' / 'video_0000'), SGNET, str(checkpoint), '--out',
+         str(out_dir / 'nested' / 'o.mp4'), '--json', str(out_dir / 'o.json')],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 600
+    while time.time() < deadline and proc.poll() is None and not (
+            (out_dir / 'nested').is_dir() and os.listdir(out_dir / 'nested')):
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.communicate()  # still rendering, temporary video there
+    assert any(n.endswith('.tmp.mp4') for n in os.listdir(out_dir / 'nested'))
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err[-2000:]
+    assert 'terminated' in err
+    assert not out_dir.exists()
+
+
+def test_odd_frame_size_gives_video_and_json_of_one_size(checkpoint, tmp_path):
+    """OpenCV's writers drop the last column/row of odd sizes: the demo drops them before
+    predicting, so the video, the JSON and its masks all describe the same frames."""
+    folder = tmp_path / 'odd'
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for t in range(2):
+        cv2.imwrite(str(folder / f'{t:05d}.jpg'), rng.integers(0, 255, (HEIGHT + 1, WIDTH + 1,
+                                                                         3), dtype=np.uint8))
+    out, out_json = tmp_path / 'o.mp4', tmp_path / 'o.json'
+    summary = demo.main([str(folder), SGNET, str(checkpoint), '--out', str(out), '--json',
+                         str(out_json), *LOW_THRESHOLDS])
+    frames, _ = _read_video(out)
+    assert frames[0].shape == (HEIGHT, WIDTH, 3)
+    document = json.loads(out_json.read_text())
+    assert (document['width'], document['height']) == (WIDTH, HEIGHT)
+    assert (summary['width'], summary['height']) == (WIDTH, HEIGHT)
+    rles = [s for r in document['results'] for s in r['segmentations'] if s]
+    assert rles and all(rle['size'] == [HEIGHT, WIDTH] for rle in rles)

@@ -2,13 +2,15 @@
 
     python tools/benchmark.py CONFIG [--compare CONFIG2] [--device cpu|cuda]
         [--checkpoint CKPT] [--num-images 20] [--num-warmup 5] [--image IMG]
-        [--num-dets 1 10 50 100] [--size W H] [--json OUT] [--profile]
+        [--num-dets 1 10 50 100] [--size W H] [--json OUT] [--profile] [--plot OUT.png]
 
 Image configs are timed per image; video (VIS) configs per frame: a generated video of
 ``--num-frames`` frames is predicted ``--num-images`` times after ``--num-warmup`` warm-up
 videos, and the time per frame is the video time / frames. ``--num-dets`` pins the number of
 detections per image / frame (score threshold 0, no suppression, ``max_per_img`` = N) to
-measure how time grows with instances; one row per N.
+measure how time grows with instances; one row per N. ``--plot OUT.png`` draws the median
+time per image / frame against the detections per image / frame, one curve per config (the
+JSON has the same numbers).
 
 Protocol (as mmdet's ``benchmark.py --task inference``): batch 1; the first ``--num-warmup``
 iterations are excluded; each timed iteration is one ``model.test_step`` (data preprocessing,
@@ -64,12 +66,65 @@ def parse_args(argv=None):
     parser.add_argument('--profile', action='store_true',
                         help='also time each component (backbone, neck, heads, '
                              'post-processing, tracker) per image / frame')
+    parser.add_argument('--plot', help='also plot time per image/frame against detections '
+                        '(one curve per config) to this image file (.png, .pdf, .svg)')
     args = parser.parse_args(argv)
     if args.num_images < 1 or args.num_warmup < 0:
         parser.error('--num-images must be >= 1 and --num-warmup >= 0')
     if args.device.startswith('cuda') and not torch.cuda.is_available():
         parser.error('--device cuda asked for, but torch sees no CUDA device')
+    check_counts(parser, args)
+    check_plot(parser, args)
     return args
+
+
+PLOT_FORMATS = ('.png', '.pdf', '.svg', '.jpg')
+
+
+def check_plot(parser, args):
+    """Refuse a ``--plot`` path matplotlib cannot write, before any timing."""
+    if args.plot is None:
+        return
+    if osp.splitext(args.plot)[1].lower() not in PLOT_FORMATS:
+        parser.error(f'--plot {args.plot}: use one of {", ".join(PLOT_FORMATS)}')
+    if not osp.isdir(osp.dirname(osp.abspath(args.plot))):
+        parser.error(f'--plot {args.plot}: the folder does not exist; create it first')
+
+
+def check_counts(parser, args):
+    """Refuse counts that cannot be measured, naming the flag."""
+    if args.num_frames < 1:
+        parser.error(f'--num-frames must be >= 1 (frames of the generated video), got '
+                     f'{args.num_frames}')
+    bad = [n for n in args.num_dets or [] if n < 1]
+    if bad:
+        parser.error(f'--num-dets must be >= 1 (detections pinned per image/frame), got '
+                     f"{' '.join(map(str, bad))}")
+
+
+def check_image(path):
+    """Refuse an ``--image`` that is missing or that OpenCV cannot decode."""
+    import cv2
+    if not osp.isfile(path):
+        raise SystemExit(f'error: --image {path} does not exist; pass an image file or leave '
+                         '--image out for a generated image')
+    if cv2.imread(path) is None:
+        raise SystemExit(f'error: --image {path} cannot be decoded as an image; pass a '
+                         'jpg/png file or leave --image out for a generated image')
+
+
+def note_fewer_detections(figures, num_dets):
+    """Say so when the model gave fewer detections than ``--num-dets`` pinned (it has fewer
+    candidates at this input size): the row then measures the detections it gave."""
+    if num_dets is None or figures['mean_detections'] >= num_dets:
+        return None
+    note = (f"--num-dets {num_dets}: {osp.basename(figures['config'])} gave only "
+            f"{figures['mean_detections']:g} detections per {figures['unit']} on average (it "
+            'has fewer candidates at this input size); this row measures those. Use a '
+            'larger --size or a smaller --num-dets')
+    figures['note'] = note
+    print(f'warning: {note}', file=sys.stderr)
+    return note
 
 
 def resolve_config(config):
@@ -326,8 +381,8 @@ def main(argv=None):
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.image and not osp.isfile(args.image):
-        raise SystemExit(f'error: image not found: {args.image}')
+    if args.image:
+        check_image(args.image)
     with tempfile.TemporaryDirectory() as tmp:
         frames = default_frames(tmp, args.size, args.num_frames)
         if args.image:
@@ -348,6 +403,7 @@ def main(argv=None):
                     figures['profile'] = profile_model(
                         model, data, len(frames) if is_video else 1, args.device,
                         args.num_images)
+                note_fewer_detections(figures, num_dets)
                 report['results'].append(figures)
                 del model
     print(f"device {report['device']}, {report['threads']} threads, batch 1, "
@@ -368,11 +424,63 @@ def main(argv=None):
             pinned = '' if a['pinned_detections'] is None else \
                 f" at {a['pinned_detections']} detections"
             print(f'ratio (first / second, median time){pinned}: {ratio:.3f}')
+    if args.plot:
+        save_plot(report, args.plot)
+        print(f'plot written to {args.plot}')
     if args.json:
         from mmsgnet.datasets import dump_json_atomic
         dump_json_atomic(report, args.json)
         print(f'figures written to {args.json}')
     return report
+
+
+def plot_curves(report):
+    """Curves of ``report`` (one per config): detections per image/frame -> median ms,
+    sorted by detections. Returns ``{config: (detections, median_ms, unit)}``."""
+    curves = {}
+    for r in report['results']:
+        curves.setdefault(r['config'], []).append((r['mean_detections'], r['median_ms'],
+                                                   r['unit']))
+    return {config: ([p[0] for p in sorted(points)], [p[1] for p in sorted(points)],
+                     points[0][2]) for config, points in curves.items()}
+
+
+def plot_figure(report):
+    """A matplotlib figure of :func:`plot_curves`: one line with markers per config."""
+    import matplotlib
+    matplotlib.use('Agg')
+    from matplotlib.figure import Figure
+    figure = Figure(figsize=(6.4, 4.2), dpi=150)
+    axes = figure.add_subplot()
+    units = set()
+    for config, (dets, ms, unit) in plot_curves(report).items():
+        axes.plot(dets, ms, marker='o', label=osp.splitext(osp.basename(config))[0])
+        units.add(unit)
+    unit = units.pop() if len(units) == 1 else 'image / frame'
+    axes.set_xlabel(f'detections per {unit}')
+    axes.set_ylabel(f'median time per {unit} (ms)')
+    axes.set_title(f"{report['device']}, {report['threads']} threads, batch 1")
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize='small')
+    figure.tight_layout()
+    return figure
+
+
+def save_plot(report, path):
+    """Write :func:`plot_figure` to ``path`` atomically (temporary file, then rename); the
+    format follows the extension."""
+    import os
+    folder = osp.dirname(osp.abspath(path))
+    ext = osp.splitext(path)[1] or '.png'
+    handle, tmp = tempfile.mkstemp(prefix='.plot.', suffix=ext, dir=folder)
+    os.close(handle)
+    try:
+        plot_figure(report).savefig(tmp, format=ext[1:])
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+    return path
 
 
 if __name__ == '__main__':

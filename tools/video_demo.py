@@ -10,9 +10,11 @@ video config of this repository (e.g. ``configs/sgnet/sgnet_r18_fpn_generated-yt
 CHECKPOINT the weights trained with it; a checkpoint whose keys or shapes do not match the
 config is refused, naming a few offending keys.
 
-Each frame goes through the config's own test pipeline (the frame replaces the image loader,
-annotation loaders are dropped), the model predicts the frames in order (its tracker starts
-afresh at frame 0), and predictions come back at the original size. Outputs:
+A thin command line over :class:`mmsgnet.apis.VideoInferencer`: each frame goes through the
+config's own test pipeline (the frame replaces the image loader, annotation loaders are
+dropped), the model predicts the frames in order, one at a time (its tracker starts afresh at
+frame 0), and predictions come back at the original size; memory does not grow with the
+video's length. Outputs:
 
 - ``--out``: the input with one colour per track id (stable across frames), masks, boxes and
   ``<id> <class> <score>`` labels of the detections with score >= ``--score-thr``; same
@@ -43,10 +45,11 @@ import colorsys
 import importlib.util
 import os
 import os.path as osp
-import re
+import signal
 import sys
 import tempfile
-from typing import Iterator, List, NamedTuple, Optional, Sequence
+import threading
+from typing import Optional, Sequence
 
 import cv2
 import numpy as np
@@ -54,15 +57,16 @@ import numpy as np
 if importlib.util.find_spec('mmsgnet') is None:  # run from a checkout without installing
     sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp')
+from mmsgnet.apis import (FrameSource, InferenceError, build_frame_pipeline,  # noqa: E402,F401
+                          check_device, class_names, default_device, init_vis_model,
+                          load_vis_config, open_frames)
+from mmsgnet.apis import predict_frame as _predict_frame  # noqa: E402
+
 FOURCC_BY_EXTENSION = {'.mp4': 'mp4v', '.m4v': 'mp4v', '.mov': 'mp4v', '.mkv': 'mp4v',
                        '.avi': 'MJPG'}
 DEFAULT_FOLDER_FPS = 6.0
-MAX_KEYS_NAMED = 3
-
-
-class DemoError(Exception):
-    """A problem the user can fix; the message names the cause and the fix."""
+#: the demo's user errors are the API's (kept under the old name for callers of the demo)
+DemoError = InferenceError
 
 
 # ------------------------------------------------------------------ arguments
@@ -97,247 +101,31 @@ def parse_args(argv=None):
                      f"{', '.join(sorted(FOURCC_BY_EXTENSION))}")
     if args.json and osp.abspath(args.json) == osp.abspath(args.out):
         parser.error('--json and --out name the same file; give them different names')
+    for flag, path in (('--out', args.out), ('--json', args.json)):
+        if path and _same_path(path, args.input):
+            parser.error(f'{flag} {path} names the input; writing it would overwrite the '
+                         'video being read: give the output another name')
     return args
 
 
-def default_device() -> str:
-    import torch
-    return 'cuda:0' if torch.cuda.is_available() else 'cpu'
+def _same_path(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` name the same file (links and relative paths resolved)."""
+    if osp.exists(a) and osp.exists(b):
+        return osp.samefile(a, b)
+    return osp.realpath(a) == osp.realpath(b)
 
 
-def check_device(device: str) -> None:
-    """Refuse a CUDA device that torch cannot see."""
-    import torch
-    if device.startswith('cuda') and not torch.cuda.is_available():
-        raise DemoError(f'--device {device} asked for, but torch sees no CUDA device; '
-                        'pass --device cpu')
-
-
-# ------------------------------------------------------------------ input frames
-class FrameSource(NamedTuple):
-    """Frames of the input in order (BGR uint8), read lazily.
-
-    ``num_frames`` is exact for a folder and the container's count for a video (0 when
-    unknown; used for the progress bar and the frames' metainfo only); ``fps`` is None for a
-    folder.
-    """
-    name: str
-    num_frames: int
-    fps: Optional[float]
-    width: int
-    height: int
-    frames: Iterator[np.ndarray]
-
-
-def open_frames(path: str) -> FrameSource:
-    """A :class:`FrameSource` for a video file or a folder of frames."""
-    if not osp.exists(path):
-        raise DemoError(f'input {path} does not exist; pass a video file or a folder of '
-                        'frames')
-    if osp.isdir(path):
-        return _folder_frames(path)
-    return _video_frames(path)
-
-
-def _natural_key(name: str):
-    """Sort key comparing digit runs as numbers: frame_2 < frame_10."""
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r'(\d+)', name)]
-
-
-def _folder_frames(folder: str) -> FrameSource:
-    names = sorted((n for n in os.listdir(folder)
-                    if osp.splitext(n)[1].lower() in IMAGE_EXTENSIONS), key=_natural_key)
-    if not names:
-        raise DemoError(f'folder {folder} has no frames ({", ".join(IMAGE_EXTENSIONS)} '
-                        'files); put the frames there or pass a video file')
-    paths = [osp.join(folder, n) for n in names]
-    first = _read_image(paths[0])
-    height, width = first.shape[:2]
-
-    def frames():
-        yield first
-        for path in paths[1:]:
-            img = _read_image(path)
-            if img.shape[:2] != (height, width):
-                raise DemoError(f'frame {path} is {img.shape[1]}x{img.shape[0]}, the first '
-                                f'frame {width}x{height}; give every frame one size')
-            yield img
-
-    return FrameSource(osp.basename(osp.normpath(folder)), len(paths), None, width, height,
-                       frames())
-
-
-def _read_image(path: str) -> np.ndarray:
-    img = cv2.imread(path, cv2.IMREAD_COLOR)
-    if img is None:
-        raise DemoError(f'cannot decode frame {path}; replace or remove the file')
-    return img
-
-
-def _video_frames(path: str) -> FrameSource:
-    capture = cv2.VideoCapture(path)
-    ok, first = capture.read() if capture.isOpened() else (False, None)
-    if not ok:
-        capture.release()
-        raise DemoError(f'OpenCV cannot read a frame of {path} (not a video, corrupt, or '
-                        'zero frames); convert it, e.g. ffmpeg -i INPUT -c:v libx264 out.mp4, '
-                        'or extract its frames into a folder and pass the folder')
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-    height, width = first.shape[:2]
-
-    def frames():
-        try:
-            yield first
-            while True:
-                ok, img = capture.read()
-                if not ok:
-                    return
-                yield img
-        finally:
-            capture.release()
-
-    return FrameSource(osp.splitext(osp.basename(path))[0], max(count, 0),
-                       fps if fps > 0 else None, width, height, frames())
-
-
-# ------------------------------------------------------------------ model
-def load_vis_config(path: str, cfg_options: Optional[dict] = None):
-    """The config at ``path`` (with overrides), checked to describe a video model; sets its
-    default registry scope."""
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-
-    import mmsgnet  # noqa: F401  (registers the plugin)
-    if not osp.isfile(path):
-        raise DemoError(f'config {path} does not exist; pass a video config such as '
-                        'configs/sgnet/sgnet_r18_fpn_generated-ytvis.py')
-    try:
-        cfg = Config.fromfile(path)
-    except Exception as err:
-        raise DemoError(f'cannot parse config {path}: {err}; fix the file') from err
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    model = cfg.get('model', {})
-    if 'detector' not in model or 'tracker' not in model:
-        raise DemoError(
-            f"config {path} describes a {model.get('type', 'model')} without a tracker, not a "
-            'video instance segmentation model; pass a video config (configs/sgnet/*.py or '
-            'configs/sipmask_vis/*.py), or use tools/test.py for image models')
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    return cfg
-
-
-def build_frame_pipeline(cfg):
-    """The config's test pipeline fed with a decoded frame: the image loader becomes
-    ``LoadImageFromNDArray`` and annotation loaders are dropped."""
-    from mmengine.dataset import Compose
-
-    from mmsgnet.datasets import inference_pipeline
-    pipeline = cfg.get('test_dataloader', {}).get('dataset', {}).get('pipeline')
-    if not pipeline or pipeline[-1]['type'] != 'PackTrackInputs' or not any(
-            t['type'] == 'TransformBroadcaster' for t in pipeline):
-        raise DemoError('the config\'s test_dataloader.dataset.pipeline is not a video '
-                        'pipeline (TransformBroadcaster(...) then PackTrackInputs); use a '
-                        'video config or fix its test pipeline')
-    return Compose(inference_pipeline(pipeline, from_ndarray=True))
-
-
-def read_checkpoint(path: str):
-    """(state dict, meta) of a checkpoint file (``module.`` prefixes removed)."""
-    from mmengine.runner.checkpoint import _load_checkpoint
-    if '://' not in path and not osp.isfile(path):
-        raise DemoError(f'checkpoint {path} does not exist; pass the .pth file trained with '
-                        'the config')
-    try:
-        ckpt = _load_checkpoint(path, map_location='cpu')
-    except Exception as err:
-        raise DemoError(f'cannot load checkpoint {path} ({_load_error_reason(err)}): not a '
-                        'torch.save file, or it holds objects that the weights-only loader '
-                        'refuses; pass a checkpoint written by tools/train.py or '
-                        'torch.save') from err
-    if not isinstance(ckpt, dict):
-        raise DemoError(f'checkpoint {path} holds a {type(ckpt).__name__}, not a state dict; '
-                        "save {'state_dict': model.state_dict()} instead")
-    state_dict = ckpt.get('state_dict', ckpt)
-    state_dict = {re.sub(r'^module\.', '', k): v for k, v in state_dict.items()}
-    return state_dict, ckpt.get('meta') or {}
-
-
-def _load_error_reason(err: Exception) -> str:
-    """The useful line of a ``torch.load`` error (torch's weights-only errors are long)."""
-    text = str(err)
-    if 'WeightsUnpickler error:' in text:
-        text = text.split('WeightsUnpickler error:', 1)[1]
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return f"{type(err).__name__}: {lines[0] if lines else ''}"
-
-
-def checkpoint_mismatch(model_state: dict, ckpt_state: dict) -> Optional[str]:
-    """A sentence naming the keys missing from / unexpected in / of another shape in the
-    checkpoint, or None when it fits the model exactly."""
-    missing = [k for k in model_state if k not in ckpt_state]
-    unexpected = [k for k in ckpt_state if k not in model_state]
-    shapes = [f'{k} (checkpoint {tuple(ckpt_state[k].shape)}, model '
-              f'{tuple(model_state[k].shape)})' for k in ckpt_state
-              if k in model_state and hasattr(ckpt_state[k], 'shape')
-              and tuple(ckpt_state[k].shape) != tuple(model_state[k].shape)]
-    parts = [f'{len(keys)} {what} (e.g. {", ".join(keys[:MAX_KEYS_NAMED])})'
-             for what, keys in (('missing keys', missing), ('unexpected keys', unexpected),
-                                ('shape mismatches', shapes)) if keys]
-    if not parts:
-        return None
-    if any(k.startswith('detector.') for k in model_state) and not any(
-            k.startswith('detector.') for k in ckpt_state):
-        parts.append('it looks like an image model\'s checkpoint (no detector.* keys)')
-    return '; '.join(parts)
-
-
+# ------------------------------------------------------------------ model (mmsgnet.apis)
 def build_model(cfg, checkpoint: str, device: str):
     """The VIS model of ``cfg`` with the weights of ``checkpoint`` (eval mode) and the
-    checkpoint's meta."""
-    from mmdet.models.mot import BaseMOTModel
-    from mmdet.registry import MODELS
-    state_dict, meta = read_checkpoint(checkpoint)
-    model = MODELS.build(cfg.model)
-    if not isinstance(model, BaseMOTModel):
-        raise DemoError(f'the config builds a {type(model).__name__}, not a video model '
-                        '(BaseMOTModel); pass a video config')
-    problem = checkpoint_mismatch(model.state_dict(), state_dict)
-    if problem:
-        raise DemoError(f'checkpoint {checkpoint} does not match the config: {problem}; '
-                        'pass the checkpoint trained with this config, or the config it was '
-                        'trained with')
-    model.load_state_dict(state_dict, strict=True)
-    return model.to(device).eval(), meta
-
-
-def class_names(cfg, meta: dict) -> Optional[List[str]]:
-    """Class names: the checkpoint's ``dataset_meta``, else the config's test dataset."""
-    from mmsgnet.datasets import ytvis_class_names
-    dataset_meta = meta.get('dataset_meta') or {}
-    classes = dataset_meta.get('classes') or dataset_meta.get('CLASSES')
-    dataset = cfg.get('test_dataloader', {}).get('dataset', {})
-    if not classes:
-        classes = (dataset.get('metainfo') or {}).get('classes')
-    if not classes and dataset.get('dataset_version') in ('2019', '2021'):
-        classes = ytvis_class_names(dataset['dataset_version'])
-    return list(classes) if classes else None
+    checkpoint's meta (``dict(dataset_meta=...)``)."""
+    model = init_vis_model(cfg, checkpoint, device)
+    return model, dict(dataset_meta=model.dataset_meta)
 
 
 def predict_frame(model, pipeline, img: np.ndarray, frame_id: int, num_frames: int):
     """``pred_track_instances`` of one frame (on the CPU), predicted in video order."""
-    import torch
-    from mmengine.dataset import pseudo_collate
-    data = pipeline(dict(img=[img], img_id=[frame_id], frame_id=[frame_id], video_id=[0],
-                         video_length=[num_frames], ori_video_length=[num_frames]))
-    with torch.no_grad():
-        video = model.test_step(pseudo_collate([data]))[0]
-    pred = video[0].pred_track_instances.cpu()
-    if 'masks' not in pred:
-        raise DemoError('the model predicts no masks (a tracking-only model?); pass a video '
-                        'instance segmentation config')
-    return pred
+    return _predict_frame(model, pipeline, img, frame_id, num_frames)[0].pred_track_instances
 
 
 # ------------------------------------------------------------------ drawing
@@ -454,42 +242,37 @@ class VideoOutput:
             os.remove(self.tmp_path)
 
 
-def video_json(source: FrameSource, frames: Sequence, classes) -> dict:
-    """The ``--json`` document: the video's name, size and classes, and one YouTube-VIS
-    record (with ``track_id``) per track."""
-    from mmsgnet.evaluation import video_to_ytvis_results
-    return dict(video=source.name, width=source.width, height=source.height,
-                num_frames=len(frames), classes=classes,
-                results=video_to_ytvis_results(frames, video_id=1, with_track_id=True))
+def even_frames(source: FrameSource) -> FrameSource:
+    """``source`` with its last column / row dropped where the width / height is odd.
+
+    OpenCV's video writers (FFmpeg, all codecs) store odd sizes as the even size below; the
+    demo crops the same pixels before predicting, so the video, the JSON's size and its masks
+    describe the same frames."""
+    width, height = source.width & ~1, source.height & ~1
+    if (width, height) == (source.width, source.height):
+        return source
+    print(f'note: {source.name} is {source.width}x{source.height}; video codecs store even '
+          f'sizes, so the frames are cropped to {width}x{height} (last column/row dropped) '
+          'for the video and the JSON alike', file=sys.stderr)
+    frames = (np.ascontiguousarray(img[:height, :width]) for img in source.frames)
+    return source._replace(width=width, height=height, frames=frames)
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwinds like Ctrl-C (KeyboardInterrupt), so the partial outputs and
+    the folders created are removed on the way out."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
 
 
 # ------------------------------------------------------------------ main
-def render_video(model, pipeline, source: FrameSource, output: VideoOutput, classes,
-                 score_thr: float, keep_tracks: bool) -> list:
-    """Predict the frames in order, write each one drawn to ``output``; returns the frames'
-    tracked instances when ``keep_tracks`` (for the JSON; masks as RLE, so that a long video's
-    predictions stay small), else an empty list."""
-    from mmengine.utils import ProgressBar
-
-    from mmsgnet.evaluation import encode_frame
-    kept = []
-    progress = ProgressBar(source.num_frames, file=sys.stdout)
-    for frame_id, img in enumerate(source.frames):
-        pred = predict_frame(model, pipeline, img, frame_id, source.num_frames)
-        output.write(draw_tracks(img, pred, classes, score_thr))
-        if keep_tracks:
-            kept.append(encode_frame(pred))
-        progress.update()
-    sys.stdout.write('\n')
-    return kept
-
-
 def run_demo(args) -> dict:
     """Check the inputs, predict and draw, then write the outputs; returns a summary of
     what was written."""
-    device = args.device or default_device()
-    check_device(device)
-    source = open_frames(args.input)
+    device = check_device(args.device or default_device())
+    source = even_frames(open_frames(args.input))
     outputs = list(filter(None, (args.out, args.json)))
     created = [missing_folder(path) for path in outputs]
     try:
@@ -504,19 +287,26 @@ def run_demo(args) -> dict:
 def write_outputs(args, device: str, source: FrameSource) -> dict:
     """Build the model, render ``source`` into ``--out`` and write ``--json``; a failure
     leaves neither output behind."""
-    cfg = load_vis_config(args.config, args.cfg_options)
-    pipeline = build_frame_pipeline(cfg)
-    model, meta = build_model(cfg, args.checkpoint, device)
-    classes = class_names(cfg, meta)
+    from mmengine.utils import ProgressBar
+
+    from mmsgnet.apis import VideoInferencer
+    inferencer = VideoInferencer(args.config, args.checkpoint, device, args.cfg_options)
     fps = args.fps or source.fps or DEFAULT_FOLDER_FPS
     output = VideoOutput(args.out, fps, source.width, source.height)
     summary = dict(out=args.out, fps=fps, width=source.width, height=source.height)
+    progress = ProgressBar(source.num_frames, file=sys.stdout)
+
+    def draw(img, result):
+        output.write(draw_tracks(img, result[0].pred_track_instances, inferencer.classes,
+                                 args.score_thr))
+        progress.update()
+
     try:
-        frames = render_video(model, pipeline, source, output, classes, args.score_thr,
-                              keep_tracks=bool(args.json))
+        encoded = inferencer.encoded_frames(source, on_frame=draw)
+        sys.stdout.write('\n')
         if args.json:
             from mmsgnet.datasets import dump_json_atomic
-            document = video_json(source, frames, classes)
+            document = inferencer.video_records(source, encoded)
             dump_json_atomic(document, args.json)
             summary.update(json=args.json, num_tracks=len(document['results']))
         output.commit()
@@ -529,10 +319,19 @@ def write_outputs(args, device: str, source: FrameSource) -> dict:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         summary = run_demo(args)
-    except DemoError as err:
+    except InferenceError as err:
         sys.exit(f'error: {err}')
+    except Terminated:
+        print('error: terminated (SIGTERM); the partial outputs were removed',
+              file=sys.stderr)
+        sys.exit(128 + signal.SIGTERM)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
     tracks = f" and {summary['json']} ({summary['num_tracks']} tracks)" \
         if 'json' in summary else ''
     print(f"Wrote {summary['out']} ({summary['num_frames']} frames, {summary['width']}x"

@@ -12,6 +12,7 @@ from .transforms import StrictLoadImageFromFile, inference_pipeline
 from .validation import (AnnotationFileError, detect_annotation_format, load_annotation_json,
                          validate_annotation_file, validate_annotations,
                          validate_coco_instance_file, validate_cocovid_file, validate_ytvis_file)
+from .vis_datasets import OVIS_CLASSES, VISDataset, file_class_names, vis_class_names
 from .ytvis_convert import convert_ytvis_to_cocovid, ytvis_to_cocovid
 
 __all__ = [
@@ -23,5 +24,6 @@ __all__ = [
     'validate_annotation_file', 'validate_coco_instance_file', 'validate_cocovid_file',
     'validate_ytvis_file', 'detect_annotation_format', 'load_annotation_json',
     'image_bytes_problem', 'image_file_problem', 'encode_rle', 'decode_segmentation',
-    'segmentation_to_rle', 'mask_to_polygons', 'dump_json_atomic'
+    'segmentation_to_rle', 'mask_to_polygons', 'dump_json_atomic',
+    'OVIS_CLASSES', 'VISDataset', 'file_class_names', 'vis_class_names'
 ]

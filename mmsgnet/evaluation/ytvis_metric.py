@@ -2,8 +2,9 @@
 :func:`mmsgnet.evaluation.ytvis_eval.evaluate_ytvis` (works on any NumPy), and/or the
 results file and submission zip for the evaluation server.
 
-It takes the same inputs as mmdet's ``YouTubeVISMetric`` (whole videos of ``TrackDataSample``
-frames with ``pred_track_instances`` and the raw GT ``instances``), but keeps everything a video
+It takes the same inputs as mmdet's ``YouTubeVISMetric`` (whole videos, or single frames in
+video order, of ``TrackDataSample`` frames with ``pred_track_instances`` and the raw GT
+``instances``), but keeps everything a video
 needs in its own entry of ``self.results``, so ``evaluate`` can run any number of times in a
 process (validation during training), and it uses the GT mask areas, not box areas. Beside
 the AP it reports identity: CLEAR-MOT ID switches and IDF1 per video (mask IoU >= 0.5,
@@ -88,7 +89,8 @@ def write_submission(records: List[dict], outfile_prefix: str) -> str:
 class YTVISMetric(BaseVideoMetric):
     """YouTube-VIS video instance segmentation AP/AR (official ``YTVOSeval`` definition).
 
-    Needs whole videos per sample (the video datasets in test mode, ``DefaultSampler``).
+    Takes whole videos per sample (``DefaultSampler``) or one frame per sample in video
+    order (``TrackImgSampler``, what the dataset configs use: memory bounded by a frame).
 
     Args:
         metric_items (Sequence[str]): Numbers to return, from ``STAT_NAMES`` (AP, AP50, AP75,
@@ -130,6 +132,7 @@ class YTVISMetric(BaseVideoMetric):
         self.format_only = format_only
         self.identity_items = list(identity_items)
         self.identity_iou_thr = identity_iou_thr
+        self._partial_videos: Dict[int, dict] = {}  # video_id -> frames so far
 
     def _cat_ids(self) -> List[int]:
         """Category id of each label: ``dataset_meta['cat_ids']`` if given, else label + 1."""
@@ -151,11 +154,28 @@ class YTVISMetric(BaseVideoMetric):
             predictions=video_to_ytvis_results(data_samples, video_id, cat_ids)))
 
     def process_image(self, data_samples: Sequence, ori_video_len: int) -> None:
-        raise ValueError(
-            f'YTVISMetric got {len(data_samples)} of the {ori_video_len} frames of video_id='
-            f'{data_samples[0].video_id}; it needs whole videos. Fix: evaluate with the video '
-            'dataset in test mode, DefaultSampler and batch size 1, as '
-            'configs/_base_/datasets/youtube_vis_2019.py does.')
+        """Store frames of a video given a few at a time (``TrackImgSampler``: one frame per
+        sample, in order), keeping each frame's predictions as RLE and its GT instances; the
+        video is stored as :meth:`process_video` does when its last frame arrives. Memory
+        holds no frame's image or bool masks, whatever the video's length."""
+        from mmengine.structures import BaseDataElement
+        from .ytvis_results import encode_frame
+        video_id, cat_ids = int(data_samples[0].video_id), self._cat_ids()
+        state = self._partial_videos.setdefault(video_id, dict(gt=[], pred=[]))
+        for frame in data_samples:
+            state['gt'].append(BaseDataElement(
+                metainfo=dict(ori_shape=tuple(frame.ori_shape)),
+                instances=frame.get('instances', None) or []))
+            state['pred'].append(encode_frame(frame))
+        if len(state['pred']) < ori_video_len:
+            return
+        del self._partial_videos[video_id]
+        first = state['gt'][0]
+        self.results.append(dict(
+            video=dict(id=video_id, height=int(first.ori_shape[0]),
+                       width=int(first.ori_shape[1]), length=len(state['pred'])),
+            annotations=video_ground_truth(state['gt'], video_id, cat_ids),
+            predictions=video_to_ytvis_results(state['pred'], video_id, cat_ids)))
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Numbers of ``metric_items`` over all videos (each counted once); writes the results

@@ -66,13 +66,15 @@ train_dataloader = dict(
         data_prefix=dict(img_path='train/JPEGImages'),
         pipeline=train_pipeline,
         backend_args=backend_args))
-# YTVISMetric needs whole videos in frame order: DefaultSampler, batch size 1
+# one frame per sample, each video's frames in order on one rank (TrackImgSampler): memory is
+# bounded by a frame however long the video (DefaultSampler would load whole videos);
+# YTVISMetric assembles each video's tracks as its frames arrive
 val_dataloader = dict(
     batch_size=1,
     num_workers=2,
     persistent_workers=True,
     drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
+    sampler=dict(type='TrackImgSampler'),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

@@ -100,6 +100,18 @@ class OneStageVIS(BaseMOTModel):
         """Add what the tracker needs to a frame's detections (and drop internal fields)."""
         raise NotImplementedError
 
+    def _forward(self, inputs: Tensor, data_samples: TrackSampleList = None, **kwargs) -> tuple:
+        """``mode='tensor'``: the raw dense outputs of every frame (backbone, neck, bbox head
+        and the mask head's basis), without post-processing or tracking; what mmdet's
+        ``get_flops.py`` counts (mmdet's ``BaseMOTModel`` has no tensor mode). Inputs
+        (N, T, C, H, W) are taken as N*T images."""
+        from ..dense_heads.instance_fcos_head import FeaturedInstanceList
+        frames = inputs.flatten(0, 1) if inputs.dim() == 5 else inputs
+        x = self.detector.extract_feat(frames)
+        outs = self.detector.bbox_head.forward(x)
+        basis = self.detector.mask_head.forward(x, FeaturedInstanceList(mask_feats=outs[-1]))
+        return tuple(outs[:-1]) + (basis, )
+
     def predict(self, inputs: Tensor, data_samples: TrackSampleList, rescale: bool = True,
                 **kwargs) -> TrackSampleList:
         """Predict a video (batch 1) frame by frame."""

@@ -1,0 +1,12 @@
+"""mmdet's `tools/analysis_tools/browse_dataset.py` with the mmsgnet plugin registered.
+
+Same arguments as mmdet's script; run `python tools/analysis_tools/browse_dataset.py --help`.
+"""
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+from mmsgnet.utils.tools import run_mmdet_tool  # noqa: E402
+
+if __name__ == '__main__':
+    run_mmdet_tool('analysis_tools/browse_dataset.py')

@@ -313,3 +313,15 @@ def test_odd_frame_size_gives_video_and_json_of_one_size(checkpoint, tmp_path):
     assert (summary['width'], summary['height']) == (WIDTH, HEIGHT)
     rles = [s for r in document['results'] for s in r['segmentations'] if s]
     assert rles and all(rle['size'] == [HEIGHT, WIDTH] for rle in rles)
+
+
+def test_truncated_checkpoint_is_named_as_damaged(inputs, checkpoint, tmp_path):
+    """#12 item 13: a checkpoint cut short (a kill while saving) gets one named error."""
+    data = open(checkpoint, 'rb').read()
+    truncated = tmp_path / 'truncated.pth'
+    truncated.write_bytes(data[:len(data) // 2])
+    out_dir = tmp_path / 'out'
+    message = _expect_error([inputs['mp4'], SGNET, truncated, '--out', out_dir / 'o.mp4'],
+                            'truncated.pth', 'truncated or corrupt')
+    assert 'weights-only' not in message
+    assert not out_dir.exists()

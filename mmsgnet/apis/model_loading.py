@@ -10,10 +10,12 @@ import os.path as osp
 import re
 from typing import List, Optional, Tuple
 
+from ..utils.errors import UserError
+
 MAX_KEYS_NAMED = 3
 
 
-class InferenceError(Exception):
+class InferenceError(UserError):
     """A problem the user can fix; the message names the cause and the fix."""
 
 
@@ -105,6 +107,8 @@ def read_checkpoint(path: str) -> Tuple[dict, dict]:
                              'with the config')
     try:
         ckpt = _load_checkpoint(path, map_location='cpu')
+    except UserError as err:  # a damaged file, named by mmsgnet.utils.load_checkpoint_file
+        raise InferenceError(str(err)) from err
     except Exception as err:
         raise InferenceError(
             f'cannot load checkpoint {path} ({_load_error_reason(err)}): not a torch.save '

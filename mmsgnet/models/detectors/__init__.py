@@ -1,3 +1,4 @@
+from .meinst import MEInst
 from .sipmask import SipMask
 
-__all__ = ['SipMask']
+__all__ = ['MEInst', 'SipMask']

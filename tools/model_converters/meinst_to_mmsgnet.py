@@ -8,7 +8,7 @@ Key mapping (AdelaiDet -> ours; the head is ``proposal_generator.MEInst_head``, 
   backbone.bottom_up.stem.conv1(.norm)          -> backbone.conv1 / backbone.bn1
   backbone.bottom_up.res{k}.{j}.conv{m}(.norm)  -> backbone.layer{k-1}.{j}.conv{m} / bn{m}
   backbone.bottom_up.res{k}.{j}.shortcut(.norm) -> backbone.layer{k-1}.{j}.downsample.0 / 1
-  backbone.fpn_lateral{s} / fpn_output{s}       -> neck.lateral_convs.{s-3} / fpn_convs.{s-3} (.conv)
+  backbone.fpn_lateral{s} / fpn_output{s}       -> neck.lateral_convs / fpn_convs.{s-3}.conv
   backbone.top_block.p6 / p7                    -> neck.fpn_convs.3.conv / fpn_convs.4.conv
   <head>.{cls,bbox,mask}_tower.{3i}             -> bbox_head.{cls,reg,mask}_convs.{i}.conv
   <head>.{cls,bbox,mask}_tower.{3i+1}           -> bbox_head.{cls,reg,mask}_convs.{i}.gn

@@ -14,7 +14,7 @@ import torch
 # (substring of the test id, minutes on one core): the longest first
 LONG_TESTS = (('test_vis_learning.py::test_video_model_tracks_and_segments_a_held_out_video'
                '[sipmask-vis', 15), ('test_vis_learning.py', 6), ('test_sipmask_learning.py', 5),
-              ('test_fassst_learning.py', 4))
+              ('test_fassst_learning.py', 4), ('test_meinst_learning.py', 4))
 
 
 def pytest_configure(config):

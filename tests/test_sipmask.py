@@ -202,9 +202,9 @@ def test_converter_maps_authors_keys_onto_the_model(config, rescoring, tmp_path)
     authors = _authors_state_dict(model, cfg.model.bbox_head.stacked_convs, rescoring,
                                   dcn_blocks)
     authors['bbox_head.fovea_track.weight'] = torch.zeros(1)  # video-only layer: reported
-    converted, unmatched = convert_state_dict(authors)
-    assert unmatched == ['bbox_head.fovea_track.weight']
-    result = model.load_state_dict(converted, strict=True)
+    conv = convert_state_dict(authors)
+    assert conv.dropped == ['bbox_head.fovea_track.weight'] and conv.unmatched == []
+    result = model.load_state_dict(conv.converted, strict=True)
     assert not result.missing_keys and not result.unexpected_keys
     torch.testing.assert_close(model.bbox_head.conv_coeff.weight,
                                authors['bbox_head.sip_cof.weight'])
@@ -217,7 +217,7 @@ def test_converter_maps_authors_keys_onto_the_model(config, rescoring, tmp_path)
          str(src), str(dst), '--config', osp.join(ROOT, 'configs', 'sipmask', config)],
         capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert 'unmatched (dropped): bbox_head.fovea_track.weight' in proc.stdout
+    assert 'dropped (known, not in this model): bbox_head.fovea_track.weight' in proc.stdout
     assert '0 missing, 0 unexpected, 0 shape mismatches' in proc.stdout
     assert set(torch.load(dst)['state_dict']) == set(model.state_dict())
 

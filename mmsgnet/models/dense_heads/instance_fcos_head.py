@@ -96,7 +96,8 @@ class InstanceFCOSHead(FCOSHead):
 
     # ------------------------------------------------------------------ training
     def _flatten(self, preds: List[Tensor], channels: int) -> Tensor:
-        return torch.cat([p.permute(0, 2, 3, 1).reshape(-1, channels) for p in preds])
+        # flatten (not reshape(-1, C)): also valid for C = 0 (a head without parameters)
+        return torch.cat([p.permute(0, 2, 3, 1).flatten(0, 2) for p in preds])
 
     def loss_by_feat(self,
                      cls_scores: List[Tensor],
@@ -165,13 +166,15 @@ class InstanceFCOSHead(FCOSHead):
         self._raw_positive_infos = dict(
             img_inds=img_inds, bboxes=pred_boxes, gt_bboxes=gt_boxes, labels=pos_labels,
             params=flat_params[pos_inds], cls_probs=cls_probs, ious=ious, priors=pos_priors,
+            ctr_targets=self.centerness_target(pos_bbox_targets),
             pos_inds=pos_inds, mask_feats=mask_feats, batch_gt_instances=batch_gt_instances,
             num_imgs=num_imgs)
 
     def get_positive_infos(self) -> Optional[InstanceList]:
         """Per image, an ``InstanceData`` of its positive locations with ``bboxes`` (predicted,
         input pixels, detached), ``gt_inds``, ``labels``, ``params``, ``cls_probs``, ``ious``,
-        ``priors`` (x, y, stride_w, stride_h), as a :class:`FeaturedInstanceList`."""
+        ``priors`` (x, y, stride_w, stride_h), ``ctr_targets`` (FCOS centerness targets), as a
+        :class:`FeaturedInstanceList`."""
         raw = self._raw_positive_infos
         if not raw:
             return None
@@ -184,7 +187,8 @@ class InstanceFCOSHead(FCOSHead):
             info = InstanceData()
             info.bboxes = raw['bboxes'][keep]
             info.gt_inds = gt_inds
-            for key in ('labels', 'params', 'cls_probs', 'ious', 'priors', 'pos_inds'):
+            for key in ('labels', 'params', 'cls_probs', 'ious', 'priors', 'pos_inds',
+                        'ctr_targets'):
                 info[key] = raw[key][keep]
             infos.append(info)
         return infos
@@ -226,7 +230,7 @@ class InstanceFCOSHead(FCOSHead):
             cls_score = cls_score.permute(1, 2, 0).reshape(-1, self.cls_out_channels).sigmoid()
             ctr = ctr.permute(1, 2, 0).reshape(-1).sigmoid()
             bbox_pred = bbox_pred.permute(1, 2, 0).reshape(-1, 4)
-            param = param.permute(1, 2, 0).reshape(-1, self.num_params)
+            param = param.permute(1, 2, 0).flatten(0, 1)
             if use_fast_nms:
                 # SipMask's real-time path: rank locations by max(cls x centerness)
                 cls_score = cls_score * ctr[:, None]

@@ -1,4 +1,5 @@
 from .fassst import FASSST
+from .meinst import MEInst
 from .sipmask import SipMask
 
-__all__ = ['FASSST', 'SipMask']
+__all__ = ['FASSST', 'MEInst', 'SipMask']

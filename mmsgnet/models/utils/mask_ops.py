@@ -173,7 +173,9 @@ def crop_masks_to_boxes(masks: Tensor, bboxes: Tensor, size: Sequence[int],
         return bboxes.new_zeros((0, out_h, out_w), dtype=torch.float)
     if inds is None:
         inds = torch.arange(num, device=bboxes.device)
-    masks = masks.float()
+    # mmcv's CPU kernel reads the memory as contiguous: a transposed (e.g. Fortran-ordered
+    # numpy, as pycocotools decodes) mask would be read in the wrong order
+    masks = masks.float().contiguous()
     rois = torch.cat([inds.to(bboxes)[:, None].float(), bboxes.float()], dim=1)
     return roi_align(masks[:, None].to(rois.device), rois, (out_h, out_w), 1.0, 0, 'avg',
                      True)[:, 0]

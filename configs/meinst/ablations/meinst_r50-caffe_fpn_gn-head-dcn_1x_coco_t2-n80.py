@@ -1,0 +1,6 @@
+# Paper Table 2: N = 80 components: the first 80 of an 80-component file (PCA components are
+# ordered by variance, so they are the 80-component fit).
+_base_ = '../meinst_r50-caffe_fpn_gn-head-dcn_1x_coco.py'
+model = dict(
+    bbox_head=dict(num_params=80),
+    mask_head=dict(num_components=80, components_file='data/coco/meinst_components_80.npz'))

@@ -1,14 +1,14 @@
 """mmdet's `tools/analysis_tools/mot/browse_dataset.py` (video datasets: every frame of every
 training sample with its GT tracks) with the mmsgnet plugin registered.
 
-Same arguments as mmdet's script, plus ``--not-show``. Two fixes: ``TrackLocalVisualizer``
-draws the GT track ids from ``instances_id`` while ``PackTrackInputs`` names them
-``instances_ids`` (mmdet 3.3 fails with an AttributeError on the first frame): the ids are
-passed under both names (and GT ``BitmapMasks`` as the arrays it draws); its track colours
-come from ``seaborn.color_palette()``, and seaborn is not installed with mmdet: without it
-the colours come from matplotlib's default colour cycle. And ``--not-show``: mmdet's script always shows each frame
-in a window (its ``--show`` flag defaults to True and cannot be turned off), which fails on a
-machine without a display; with ``--not-show`` the frames are only written to
+Same arguments as mmdet's script, plus ``--not-show``. Two fixes: ``TrackLocalVisualizer`` draws
+the GT track ids from ``instances_id`` while ``PackTrackInputs`` names them ``instances_ids``
+(mmdet 3.3 fails with an AttributeError on the first frame): the ids are passed under both names
+(and GT ``BitmapMasks`` as the arrays it draws); its track colours come from
+``seaborn.color_palette()``, and seaborn is not installed with mmdet: without it the colours
+come from matplotlib's default colour cycle. And ``--not-show``: mmdet's script always shows
+each frame in a window (its ``--show`` flag defaults to True and cannot be turned off), which
+fails on a machine without a display; with ``--not-show`` the frames are only written to
 ``--output-dir``. Example::
 
     python tools/analysis_tools/browse_video_dataset.py \

@@ -1,15 +1,14 @@
 """mmdet's `tools/analysis_tools/get_flops.py` with the mmsgnet plugin registered.
 
-Same arguments as mmdet's script; run `python tools/analysis_tools/get_flops.py --help`.
-Image configs run unchanged. On a video config the model counts the dense per-frame network
+Same arguments as mmdet's script; run `python tools/analysis_tools/get_flops.py --help`. Image
+configs run unchanged. On a video config the model counts the dense per-frame network
 (``OneStageVIS._forward``: backbone, neck, bbox head, mask-head basis; the validation samples
-are single frames). Two wrapper fixes: mmdet's script calls ``model(inputs, data_samples)``
-and relies on the default ``mode='tensor'`` of image detectors, while ``BaseMOTModel``
-defaults to ``'predict'`` (post-processing and tracking, which torch's tracer cannot count):
-video models default to ``'tensor'`` here. And mmdet's script reads ``ori_shape`` / ``pad_shape`` from the first data
-sample, which for a video model is a ``TrackDataSample`` without shapes of its own: the wrapper
-gives it its first frame's.
-"""
+are single frames). Two wrapper fixes: mmdet's script calls ``model(inputs, data_samples)`` and
+relies on the default ``mode='tensor'`` of image detectors, while ``BaseMOTModel`` defaults to
+``'predict'`` (post-processing and tracking, which torch's tracer cannot count): video models
+default to ``'tensor'`` here. And mmdet's script reads ``ori_shape`` / ``pad_shape`` from the
+first data sample, which for a video model is a ``TrackDataSample`` without shapes of its own:
+the wrapper gives it its first frame's."""
 import os.path as osp
 import sys
 

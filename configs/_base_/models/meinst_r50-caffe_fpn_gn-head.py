@@ -45,7 +45,7 @@ model = dict(
         norm_on_bbox=True,
         centerness_on_reg=True,
         deform_last_conv=False,
-        dcn_cfg=dict(type='DCN'),
+        dcn_cfg=dict(type='DCNFast'),
         mask_predictor='conv',
         loss_cls=dict(
             type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),

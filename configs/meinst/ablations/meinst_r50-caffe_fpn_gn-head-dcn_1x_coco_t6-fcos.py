@@ -22,7 +22,7 @@ model = dict(
         norm_on_bbox=True,
         centerness_on_reg=True,
         deform_last_conv=True,
-        dcn_cfg=dict(type='DCN'),
+        dcn_cfg=dict(type='DCNFast'),
         loss_cls=dict(
             type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
         loss_bbox=dict(type='GIoULoss', loss_weight=1.0),

@@ -7,7 +7,8 @@ box towers, and a predictor of the N mask coefficients per location (no activati
 coefficients are the head's per-location ``params``. Options (paper Table 5):
 
 - ``deform_last_conv``: the last conv of every tower (cls, box, mask) is deformable
-  (``dcn_cfg``, default mmcv's DCNv1 ``dict(type='DCN')``; the paper's "DC");
+  (``dcn_cfg``, default the project's DCNv1 ``dict(type='DCNFast')``: mmcv's ``DCN`` on
+  CUDA, a fast PyTorch path on CPU, same keys; the paper's "DC");
 - ``mask_predictor='large_kernel'``: the 3x3 predictor becomes the large-kernel block
   (:class:`LargeKernelBlock`, the paper's "LK").
 
@@ -68,7 +69,8 @@ class MEInstHead(InstanceFCOSHead):
             ``num_params``. 0 removes the mask branch (FCOS, paper Table 6). Default 60.
         num_mask_convs (int, optional): Convs of the mask tower (default ``stacked_convs``).
         deform_last_conv (bool): Last conv of the cls, box and mask towers deformable.
-        dcn_cfg (dict): Conv config of those convs. Default ``dict(type='DCN')`` (DCNv1).
+        dcn_cfg (dict): Conv config of those convs. Default ``dict(type='DCNFast')``
+            (DCNv1, the same keys as mmcv's ``DCN``).
         mask_predictor (str): 'conv' (3x3) or 'large_kernel'. Default 'conv'.
         large_kernel_size (int): k of the large-kernel block. Default 9.
         **kwargs: :class:`mmdet.models.FCOSHead` arguments.
@@ -80,7 +82,7 @@ class MEInstHead(InstanceFCOSHead):
                  num_params: int = 60,
                  num_mask_convs: Optional[int] = None,
                  deform_last_conv: bool = False,
-                 dcn_cfg: ConfigType = dict(type='DCN'),
+                 dcn_cfg: ConfigType = dict(type='DCNFast'),
                  mask_predictor: str = 'conv',
                  large_kernel_size: int = 9,
                  **kwargs) -> None:

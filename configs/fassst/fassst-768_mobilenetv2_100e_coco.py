@@ -10,7 +10,7 @@ train_pipeline = [
     dict(type='PackDetInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='StrictLoadImageFromFile', backend_args=backend_args),
     dict(type='Resize', scale=image_scale, keep_ratio=False),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='PackDetInputs',

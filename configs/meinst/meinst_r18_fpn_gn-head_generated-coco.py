@@ -5,11 +5,7 @@
 #   python tools/dataset_converters/mask_components.py \
 #       data/generated_coco/train/annotations/instances.json \
 #       --out data/generated_coco/meinst_components_60.npz --num-components 60
-_base_ = [
-    '../_base_/models/meinst_r50-caffe_fpn_gn-head.py',
-    '../_base_/datasets/generated_coco_instance.py', '../_base_/schedules/schedule_1x.py',
-    '../_base_/default_runtime.py'
-]
+_base_ = ['../_base_/models/meinst_r50-caffe_fpn_gn-head.py', '../_base_/generated_coco_cpu.py']
 model = dict(
     data_preprocessor=dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
                            bgr_to_rgb=True),
@@ -28,29 +24,6 @@ model = dict(
                    regress_ranges=((-1, 32), (32, 64), (64, 128), (128, 256), (256, 1e8))),
     mask_head=dict(components_file='data/generated_coco/meinst_components_60.npz'),
     test_cfg=dict(score_thr=0.1, max_per_img=20))
-image_scale = (160, 128)
-train_pipeline = [
-    dict(type='StrictLoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='Resize', scale=image_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=image_scale, keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
-]
-# InfiniteSampler: mmengine pauses 2 s at every restart of a finite sampler
-train_dataloader = dict(
-    batch_size=4, num_workers=0, persistent_workers=False, batch_sampler=None,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(filter_cfg=dict(filter_empty_gt=True, min_size=8), pipeline=train_pipeline))
-val_dataloader = dict(num_workers=0, persistent_workers=False,
-                      dataset=dict(pipeline=test_pipeline))
-test_dataloader = val_dataloader
 max_iters = 400
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters,
                  val_interval=max_iters)
@@ -58,14 +31,5 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
     dict(type='CosineAnnealingLR', by_epoch=False, begin=50, end=max_iters, eta_min=1e-5)
 ]
-optim_wrapper = dict(
-    _delete_=True,
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=2e-3, weight_decay=1e-4),
-    clip_grad=dict(max_norm=10, norm_type=2))
 default_hooks = dict(
-    logger=dict(interval=50),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters),
-    visualization=dict(type='DetVisualizationHook', draw=False))
-log_processor = dict(by_epoch=False)
-env_cfg = dict(dist_cfg=dict(backend='gloo'))
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters))

@@ -2,7 +2,7 @@
 # the 1333 / 800 ratio).
 _base_ = '../meinst_r50-caffe_fpn_gn-head_1x_coco.py'
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='StrictLoadImageFromFile', backend_args=None),
     dict(type='Resize', scale=(999, 600), keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='PackDetInputs',

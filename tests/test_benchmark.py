@@ -13,6 +13,7 @@ import benchmark  # noqa: E402
 SGNET = osp.join(ROOT, 'configs', 'sgnet', 'sgnet_r18_fpn_generated-ytvis.py')
 SIPMASK_VIS = osp.join(ROOT, 'configs', 'sipmask_vis', 'sipmask-vis_r18_fpn_generated-ytvis.py')
 SIPMASK = osp.join(ROOT, 'configs', 'sipmask', 'sipmask_r18_fpn_gn-head_generated-coco.py')
+FASSST = osp.join(ROOT, 'configs', 'fassst', 'fassst_mobilenetv2-0.5x_generated-coco.py')
 
 
 def test_benchmark_two_video_configs_with_pinned_detections(tmp_path, capsys):
@@ -35,6 +36,24 @@ def test_benchmark_two_video_configs_with_pinned_detections(tmp_path, capsys):
     assert json.loads(out.read_text()) == json.loads(json.dumps(report))
     printed = capsys.readouterr().out
     assert 'ratio (first / second, median time) at 5 detections' in printed
+
+
+def test_benchmark_three_configs_in_one_run(capsys):
+    """--compare takes several configs: each is timed in the same run at every pinned count,
+    and the ratio of the first config to each of them is reported."""
+    report = benchmark.main([SIPMASK, '--compare', FASSST, SGNET, '--device', 'cpu',
+                             '--num-images', '1', '--num-warmup', '0', '--num-frames', '1',
+                             '--size', '160', '128', '--num-dets', '2', '3'])
+    results = report['results']
+    assert [(osp.basename(r['config']), r['pinned_detections']) for r in results] == [
+        (osp.basename(c), n) for n in (2, 3) for c in (SIPMASK, FASSST, SGNET)]
+    assert [(osp.basename(x['config']), x['pinned_detections']) for x in report['ratios']] == [
+        (osp.basename(c), n) for n in (2, 3) for c in (FASSST, SGNET)]
+    for k, x in enumerate(report['ratios']):
+        first, other = results[3 * (k // 2)], results[3 * (k // 2) + 1 + k % 2]
+        assert x['ratio'] == pytest.approx(first['median_ms'] / other['median_ms'])
+    printed = capsys.readouterr().out
+    assert f'ratio (first / {osp.basename(FASSST)}, median time) at 3 detections' in printed
 
 
 def test_benchmark_image_config_per_image():

@@ -1,6 +1,6 @@
 """Inference speed of one or two configs, measured in the same run (mmdet's protocol).
 
-    python tools/benchmark.py CONFIG [--compare CONFIG2] [--device cpu|cuda]
+    python tools/benchmark.py CONFIG [--compare CONFIG2 [CONFIG3 ...]] [--device cpu|cuda]
         [--checkpoint CKPT] [--num-images 20] [--num-warmup 5] [--image IMG]
         [--num-dets 1 10 50 100] [--size W H] [--json OUT] [--profile] [--plot OUT.png]
 
@@ -49,9 +49,11 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Inference speed benchmark (mmdet protocol)')
     parser.add_argument('config', help='config to time')
-    parser.add_argument('--compare', help='a second config timed in the same run (ratio)')
+    parser.add_argument('--compare', nargs='+', metavar='CONFIG',
+                        help='other configs timed in the same run (ratio of CONFIG to each)')
     parser.add_argument('--checkpoint', help='weights for CONFIG (random init otherwise)')
-    parser.add_argument('--compare-checkpoint', help='weights for --compare')
+    parser.add_argument('--compare-checkpoint', nargs='+', metavar='CKPT',
+                        help='weights for the --compare configs, in their order')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--num-images', type=int, default=20, help='timed iterations')
     parser.add_argument('--num-warmup', type=int, default=5, help='excluded iterations')
@@ -388,8 +390,9 @@ def main(argv=None):
         if args.image:
             frames = [args.image] * args.num_frames
         runs = [(args.config, args.checkpoint)]
-        if args.compare:
-            runs.append((args.compare, args.compare_checkpoint))
+        compare_ckpts = list(args.compare_checkpoint or [])
+        for i, config in enumerate(args.compare or []):
+            runs.append((config, compare_ckpts[i] if i < len(compare_ckpts) else None))
         report = dict(device=str(args.device), threads=torch.get_num_threads(), results=[])
         for num_dets in (args.num_dets or [None]):
             for config, ckpt in runs:
@@ -418,12 +421,19 @@ def main(argv=None):
         print_profile(report['results'])
     if args.compare:
         report['ratios'] = []
-        for a, b in zip(report['results'][::2], report['results'][1::2]):
-            ratio = a['median_ms'] / b['median_ms']
-            report['ratios'].append(dict(pinned_detections=a['pinned_detections'], ratio=ratio))
-            pinned = '' if a['pinned_detections'] is None else \
-                f" at {a['pinned_detections']} detections"
-            print(f'ratio (first / second, median time){pinned}: {ratio:.3f}')
+        runs_per_count = 1 + len(args.compare)
+        results = report['results']
+        for start in range(0, len(results), runs_per_count):
+            first = results[start]
+            for k, other in enumerate(results[start + 1:start + runs_per_count]):
+                ratio = first['median_ms'] / other['median_ms']
+                report['ratios'].append(dict(pinned_detections=first['pinned_detections'],
+                                             config=other['config'], ratio=ratio))
+                pinned = '' if first['pinned_detections'] is None else \
+                    f" at {first['pinned_detections']} detections"
+                which = 'second' if len(args.compare) == 1 else \
+                    osp.basename(other['config'])
+                print(f'ratio (first / {which}, median time){pinned}: {ratio:.3f}')
     if args.plot:
         save_plot(report, args.plot)
         print(f'plot written to {args.plot}')

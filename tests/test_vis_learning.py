@@ -1,7 +1,5 @@
 """Learning tests of the video models: the small configs, trained on generated videos on CPU,
-track every object of a held-out video with one id and segment it (mean mask IoU >= 0.6),
-and keep one id per object on held-out videos where two objects cross (same speed, one
-faster) next to one standing still (``generate_youtube_vis(motion='crossing')``).
+track every object of a held-out video with one id and segment it (mean mask IoU >= 0.6).
 """
 import json
 import os.path as osp
@@ -14,7 +12,6 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mmsgnet  # noqa: F401
-from mmdet.registry import DATASETS
 from mmsgnet.datasets.synthetic import generate_youtube_vis
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -46,10 +43,6 @@ def test_video_model_tracks_and_segments_a_held_out_video(config, tmp_path):
                                  objects_leave=False)
     video_id = first_video_with_objects_always_in_view(paths['ytvis'])
     assert video_id is not None
-    crossing = generate_youtube_vis(data_root + 'crossing', num_videos=2, num_frames=10,
-                                    image_size=(160, 128), seed=2, max_objects=3,
-                                    min_area=150, motion='crossing')
-    assert len(json.load(open(crossing['ytvis']))['annotations']) == 6
 
     cfg = Config.fromfile(config)
     cfg.work_dir = str(tmp_path / 'work')
@@ -61,29 +54,15 @@ def test_video_model_tracks_and_segments_a_held_out_video(config, tmp_path):
     runner.train()
 
     model = runner.model.eval()
-    check_video(model, runner.test_dataloader, runner.test_dataloader.dataset, video_id)
-    crossing_cfg = runner.cfg.test_dataloader.dataset.copy()
-    crossing_cfg.update(ann_file='crossing/annotations/instances_cocovid.json',
-                        data_prefix=dict(img_path='crossing/JPEGImages/'))
-    crossing_dataset = DATASETS.build(crossing_cfg)
-    for crossing_video in (1, 2):  # the same speed; the second object faster
-        check_video(model, runner.test_dataloader, crossing_dataset, crossing_video,
-                    check_iou=False)
-
-
-def check_video(model, loader, dataset, video_id, check_iou=True):
-    """Predict one video of ``dataset``; every object is found in >= 80% of its frames with
-    one id across them (different per object) and (``check_iou``) the mean mask IoU is >= 0.6
-    (objects found in a frame are also counted where hidden behind another)."""
+    dataset = runner.test_dataloader.dataset
     index = [i for i in range(len(dataset))
              if dataset.get_data_info(i)['video_id'] == video_id][0]
-    data = loader.collate_fn([dataset[index]])
+    data = runner.test_dataloader.collate_fn([dataset[index]])
     with torch.no_grad():
         video = model.test_step(data)[0]
     # an object's detection in a frame: the highest-scoring one whose mask covers it (IoU >= 0.5)
     ids_of_object, frames_of_object, found, ious = (defaultdict(set), defaultdict(int),
                                                     defaultdict(int), [])
-    ids_per_frame = defaultdict(list)  # per object, the id in each frame (None: not found)
     for frame in video:
         pred = frame.pred_track_instances
         gt = frame.gt_instances
@@ -92,7 +71,6 @@ def check_video(model, loader, dataset, video_id, check_iou=True):
             frames_of_object[gt_id] += 1
             if len(pred) == 0:
                 ious.append(0.0)
-                ids_per_frame[gt_id].append(None)
                 continue
             inter = (pred.masks & gt_mask).flatten(1).sum(1).float()
             union = (pred.masks | gt_mask).flatten(1).sum(1).float().clamp(min=1)
@@ -103,15 +81,12 @@ def check_video(model, loader, dataset, video_id, check_iou=True):
                 best = covering[pred.scores[covering].argmax()]
                 ids_of_object[gt_id].add(int(pred.instances_id[best]))
                 found[gt_id] += 1
-            ids_per_frame[gt_id].append(int(pred.instances_id[best]) if len(covering) else None)
-    summary = (f'video {video_id}: ids per frame {dict(ids_per_frame)}, found in '
-               f'{dict(found)} of {dict(frames_of_object)} frames, mean mask IoU '
-               f'{np.mean(ious):.3f} over {len(ious)}')
+    summary = (f'ids {dict(ids_of_object)}, found in {dict(found)} of {dict(frames_of_object)} '
+               f'frames, mean mask IoU {np.mean(ious):.3f} over {len(ious)}')
     print(summary)
     assert set(ids_of_object) == set(frames_of_object), summary  # every object is found
     # ... in most frames, with one id per object across all frames, different per object
     assert all(found[k] >= 0.8 * n for k, n in frames_of_object.items()), summary
     assert all(len(ids) == 1 for ids in ids_of_object.values()), summary
     assert len({next(iter(ids)) for ids in ids_of_object.values()}) == len(ids_of_object), summary
-    if check_iou:
-        assert np.mean(ious) >= 0.6, summary
+    assert np.mean(ious) >= 0.6, summary

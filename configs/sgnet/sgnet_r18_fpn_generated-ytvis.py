@@ -23,12 +23,11 @@ model = dict(
         # class-agnostic NMS: an undertrained small model may detect one object as two classes
         test_cfg=dict(nms_pre=200, score_thr=0.2, max_per_img=10,
                       nms=dict(type='nms', iou_threshold=0.5, class_agnostic=True))),
-    # weak detections (clutter) do not start tracks; a mask duplicate of a stronger detection
-    # is dropped; tracks move by their observed box-centre displacement over 3 detections
-    # (the movement this model predicts from one frame is near 0). Measured on scripted
-    # crossings, duplicates and occlusions in tests/test_trackers.py.
-    tracker=dict(num_frames_retain=5, init_score_thr=0.2, center_mode='box', motion='track',
-                 velocity_window=3, duplicate_iou_thr=0.5))
+    # weak detections (duplicates, clutter) do not start tracks. The identity options
+    # (center_mode='box', motion='track', velocity_window=3, duplicate_iou_thr=0.5) keep ids
+    # on scripted crossings (tests/test_trackers.py) but broke one id per object of the
+    # trained small model's held-out video, so they stay off here until measured further.
+    tracker=dict(num_frames_retain=5, init_score_thr=0.2))
 # tracking pairs (paper Eq. 4): frame t and the previous frame t-1 (the shared CPU base, which
 # the small SipMask-VIS uses too, draws t-1 or t+1)
 train_pipeline = [dict(type='PreviousFrameSample', first_frame='no_movement')

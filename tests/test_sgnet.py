@@ -234,6 +234,8 @@ def _training_pairs(config, root, num_frames):
                        ann_file='val/annotations/instances_cocovid.json',
                        data_prefix=dict(img_path='val/JPEGImages/'),
                        metainfo=dict(classes=('person', 'giant_panda', 'lizard')))
+    for key in ('check_images', 'check_workers'):  # arguments of StrictYouTubeVISDataset only
+        dataset_cfg.pop(key, None)
     dataset = DATASETS.build(dataset_cfg)
     pairs = []
     for t in range(num_frames):

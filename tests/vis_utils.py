@@ -25,8 +25,10 @@ def predict_short_video(config: str, root):
     model = MODELS.build(cfg.model).eval()
     model.detector.bbox_head.test_cfg['score_thr'] = 0.0
     dataset_cfg = cfg.test_dataloader.dataset
-    dataset_cfg.pop('check_images', None)  # an argument of StrictYouTubeVISDataset only
-    dataset_cfg.update(type='YouTubeVISDataset', data_root=str(root) + '/',
+    for key in ('check_images', 'check_workers'):  # arguments of our strict datasets only
+        dataset_cfg.pop(key, None)
+    # mmdet's dataset knows the 2019/2021 versions only; the classes come from metainfo
+    dataset_cfg.update(type='YouTubeVISDataset', dataset_version='2019', data_root=str(root) + '/',
                        ann_file='val/annotations/instances_cocovid.json',
                        data_prefix=dict(img_path='val/JPEGImages/'),
                        metainfo=dict(classes=('person', 'giant_panda', 'lizard')))

@@ -119,21 +119,30 @@ class StrictYouTubeVISDataset(YouTubeVISDataset):
         Raises:
             AnnotationFileError: If no training video is left.
         """
-        data_list = super().filter_data()
-        if self.test_mode:
-            return data_list
-        kept = [v for v in data_list if any(image['instances'] for image in v['images'])]
-        if len(kept) < len(data_list):
-            empty = [video_label(dict(id=v['video_id'], file_names=[
-                v['images'][0]['file_name'] if v['images'] else None])) for v in data_list
-                if not any(image['instances'] for image in v['images'])]
-            if not kept:
-                raise AnnotationFileError(self.ann_file, [
-                    f'videos: no training video has an annotated object of the classes '
-                    f"{tuple(self.metainfo['classes'])}. Fix: check `metainfo.classes` / "
-                    '`dataset_version` in the config against the categories of the file'])
-            shown = ', '.join(empty[:20]) + (f' and {len(empty) - 20} more'
-                                             if len(empty) > 20 else '')
-            warnings.warn(f"'{self.ann_file}': {len(empty)} training video(s) without any "
-                          f'annotated object of the classes are skipped: {shown}')
-        return kept
+        return skip_videos_without_objects(self, super().filter_data())
+
+
+def skip_videos_without_objects(dataset, data_list: List[dict]) -> List[dict]:
+    """For training (``dataset.test_mode`` False), drop the videos of ``data_list`` without an
+    annotated object of the dataset's classes in any frame, with a warning naming them.
+
+    Raises:
+        AnnotationFileError: If no training video is left.
+    """
+    if dataset.test_mode:
+        return data_list
+    kept = [v for v in data_list if any(image['instances'] for image in v['images'])]
+    if len(kept) < len(data_list):
+        empty = [video_label(dict(id=v['video_id'], file_names=[
+            v['images'][0]['file_name'] if v['images'] else None])) for v in data_list
+            if not any(image['instances'] for image in v['images'])]
+        if not kept:
+            raise AnnotationFileError(dataset.ann_file, [
+                f'videos: no training video has an annotated object of the classes '
+                f"{tuple(dataset.metainfo['classes'])}. Fix: check `metainfo.classes` / "
+                '`dataset_version` in the config against the categories of the file'])
+        shown = ', '.join(empty[:20]) + (f' and {len(empty) - 20} more'
+                                         if len(empty) > 20 else '')
+        warnings.warn(f"'{dataset.ann_file}': {len(empty)} training video(s) without any "
+                      f'annotated object of the classes are skipped: {shown}')
+    return kept

@@ -19,7 +19,7 @@ from mmdet.datasets import BaseVideoDataset
 from mmdet.registry import DATASETS
 from mmengine.fileio import get_local_path
 
-from .strict_datasets import _validate_dataset_file
+from .strict_datasets import _validate_dataset_file, skip_videos_without_objects
 from .validation import AnnotationFileError, load_annotation_json
 
 #: The 25 OVIS categories (ids 1..25), spelled as in the official files ('Vehical').
@@ -64,6 +64,7 @@ class VISDataset(BaseVideoDataset):
             ``metainfo`` or, failing that, from the annotation file's categories.
         check_images (str | None): 'exists' (default), 'decode' or ``None``; see
             :class:`~mmsgnet.datasets.StrictCocoDataset`.
+        check_workers (int): Processes for the 'decode' check; 0 (default): this process.
         *args, **kwargs: As for mmdet's ``BaseVideoDataset`` (``ann_file``, ``data_root``,
             ``data_prefix=dict(img_path=...)``, ``metainfo``, ``test_mode``, ``pipeline``).
 
@@ -72,9 +73,9 @@ class VISDataset(BaseVideoDataset):
     """
 
     def __init__(self, *args, dataset_version: Optional[str] = None,
-                 check_images: Optional[str] = 'exists', **kwargs):
+                 check_images: Optional[str] = 'exists', check_workers: int = 0, **kwargs):
         self.dataset_version = dataset_version
-        self.check_images = check_images
+        self.check_images, self.check_workers = check_images, check_workers
         if dataset_version is not None:
             vis_class_names(dataset_version)  # refuse an unknown version before any work
         super().__init__(*args, **kwargs)
@@ -105,6 +106,11 @@ class VISDataset(BaseVideoDataset):
         self._check_class_order(data)
         self._metainfo['cat_ids'] = list(self.cat_ids)
         return data_list
+
+    def filter_data(self) -> List[dict]:
+        """mmdet's filtering, then (training) skip the videos without an annotated object,
+        as :class:`StrictYouTubeVISDataset` does."""
+        return skip_videos_without_objects(self, super().filter_data())
 
     def _load_without_annotations(self, data: dict) -> List[dict]:
         """``BaseVideoDataset.load_data_list`` on a temporary copy with an empty list."""

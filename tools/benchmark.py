@@ -479,18 +479,9 @@ def plot_figure(report):
 def save_plot(report, path):
     """Write :func:`plot_figure` to ``path`` atomically (temporary file, then rename); the
     format follows the extension."""
-    import os
-    folder = osp.dirname(osp.abspath(path))
+    from mmsgnet.utils.atomic import write_atomically
     ext = osp.splitext(path)[1] or '.png'
-    handle, tmp = tempfile.mkstemp(prefix='.plot.', suffix=ext, dir=folder)
-    os.close(handle)
-    try:
-        plot_figure(report).savefig(tmp, format=ext[1:])
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
-    return path
+    return write_atomically(path, lambda f: plot_figure(report).savefig(f, format=ext[1:]))
 
 
 if __name__ == '__main__':

@@ -1,13 +1,12 @@
 """Small helpers for COCO-style annotation files: mask encodings and atomic JSON writing."""
 import json
-import os
-import os.path as osp
-import tempfile
 from typing import List, Union
 
 import cv2
 import numpy as np
 import pycocotools.mask as mask_utils
+
+from ..utils.atomic import write_atomically
 
 
 def encode_rle(mask: np.ndarray) -> dict:
@@ -85,21 +84,5 @@ def dump_json_atomic(obj, path: str) -> str:
     Returns:
         str: ``path``.
     """
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, tmp_path = tempfile.mkstemp(prefix=f'.{osp.basename(path)}.', suffix='.tmp',
-                                        dir=folder)
-    try:
-        with os.fdopen(handle, 'w', encoding='utf-8') as f:
-            json.dump(obj, f, separators=(',', ':'))
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp creates 0600; give the usual mode
-        os.replace(tmp_path, path)
-    except BaseException:
-        if osp.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
-    return path
+    return write_atomically(
+        path, lambda f: json.dump(obj, f, separators=(',', ':')), mode='w')

@@ -18,13 +18,13 @@ import builtins
 import os
 import os.path as osp
 import pickle
-import tempfile
 import zipfile
 from typing import Optional
 
 import numpy as np
 import torch
 
+from .atomic import write_atomically
 from .errors import UserError
 
 
@@ -135,27 +135,7 @@ def load_checkpoint_file(filename: str, map_location='cpu') -> dict:
                                   f'Fix: {_CHECKPOINT_FIX}.') from error
 
 
-def _write_atomically(path: str, write, mode: str = 'wb') -> None:
-    """Call ``write(f)`` on a temporary file next to ``path`` and rename it to ``path``: the
-    file is either complete or as it was (``os.replace`` is atomic on one file system); the
-    temporary file is removed on any error, including KeyboardInterrupt."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, tmp_path = tempfile.mkstemp(prefix=f'.{osp.basename(path)}.', suffix='.tmp',
-                                        dir=folder)
-    try:
-        with os.fdopen(handle, mode) as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp creates 0600; give the usual mode
-        os.replace(tmp_path, path)
-    except BaseException:
-        if osp.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
+_write_atomically = write_atomically
 
 
 class _AtomicTextFile:

@@ -13,13 +13,14 @@ import os
 import os.path as osp
 import re
 import sys
-import tempfile
 import zipfile
 from collections import OrderedDict
 from typing import Callable, List, Optional, Pattern, Sequence, Tuple, Union
 
 import numpy as np
 import torch
+
+from .atomic import write_atomically
 
 Rule = Tuple[str, Union[str, Callable]]
 #: a rule list, or a function from a source key to our key (None: unknown)
@@ -164,16 +165,7 @@ def compare_with_model(state_dict: dict, config: str) -> Tuple[List[str], List[s
 
 def save_checkpoint_atomic(state_dict: dict, dst: str, meta: dict) -> None:
     """``{'state_dict', 'meta'}`` written to a temp file next to ``dst``, then renamed."""
-    out_dir = osp.dirname(osp.abspath(dst))
-    os.makedirs(out_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f'.{osp.basename(dst)}.', suffix='.tmp')
-    os.close(fd)
-    try:
-        torch.save({'state_dict': state_dict, 'meta': meta}, tmp)
-        os.replace(tmp, dst)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    write_atomically(dst, lambda f: torch.save({'state_dict': state_dict, 'meta': meta}, f))
 
 
 def check_conversion(conv: Conversion, src: str) -> None:

@@ -14,10 +14,8 @@ RoIAlign, interpolation); the table says so.
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
-import tempfile
 
 import torch
 
@@ -87,11 +85,8 @@ def main(argv=None):
             raise SystemExit(f'error: {config}: {err}')
     print(format_table(rows))
     if args.json:
-        folder = osp.dirname(osp.abspath(args.json))
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix='.json.tmp')
-        with os.fdopen(fd, 'w') as f:
-            json.dump(rows, f, indent=2)
-        os.replace(tmp, args.json)
+        from mmsgnet.utils.atomic import write_atomically
+        write_atomically(args.json, lambda f: json.dump(rows, f, indent=2), mode='w')
     return rows
 
 

@@ -15,14 +15,14 @@ the mean of the jittered logit masks, ``lambda`` (N) the explained variances, ``
   is exact PCA of the same data (incremental PCA approximates it), with memory independent of
   the number of masks. ``explained_variance`` uses the ``n - 1`` denominator, as sklearn.
 """
-import os
 import os.path as osp
-import tempfile
 from typing import Dict, Optional, Sequence, Union
 
 import numpy as np
 import torch
 from torch import Tensor
+
+from mmsgnet.utils.atomic import write_atomically
 
 #: how to get a components file, quoted by every error about one
 COMPONENTS_HELP = (
@@ -183,20 +183,11 @@ def load_components(path: str, num_components: Optional[int] = None) -> Dict[str
 def save_components(path: str, components: np.ndarray, mean: np.ndarray,
                     explained_variance: np.ndarray, **extra) -> str:
     """Write our ``.npz`` atomically (temp file in the same folder, then rename)."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(path)}.', suffix='.tmp.npz', dir=folder)
-    os.close(fd)
-    try:
-        np.savez(tmp, components=np.asarray(components, np.float32),
-                 mean=np.asarray(mean, np.float32),
-                 explained_variance=np.asarray(explained_variance, np.float32),
-                 **{k: np.asarray(v) for k, v in extra.items()})
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
-    return path
+    arrays = dict(components=np.asarray(components, np.float32),
+                  mean=np.asarray(mean, np.float32),
+                  explained_variance=np.asarray(explained_variance, np.float32),
+                  **{k: np.asarray(v) for k, v in extra.items()})
+    return write_atomically(path, lambda f: np.savez(f, **arrays))
 
 
 # -------------------------------------------------------------------------- fit

@@ -325,3 +325,103 @@ def test_truncated_checkpoint_is_named_as_damaged(inputs, checkpoint, tmp_path):
                             'truncated.pth', 'truncated or corrupt')
     assert 'weights-only' not in message
     assert not out_dir.exists()
+
+
+# ------------------------------------------------------------------ #15 identity
+@pytest.fixture(scope='module')
+def crossing(tmp_path_factory):
+    """One generated 64x48 crossing video (two objects cross, one stands still), 5 frames."""
+    root = tmp_path_factory.mktemp('crossing')
+    paths = generate_youtube_vis(str(root), num_videos=1, num_frames=5, image_size=(64, 48),
+                                 seed=0, max_objects=3, motion='crossing')
+    return dict(folder=root / 'JPEGImages' / 'video_0000', **paths)
+
+
+def _gt_tracks(ann_file, name='video_0000'):
+    """Per-frame segmentations of the video's GT tracks, read straight from the file."""
+    data = json.load(open(ann_file))
+    video = next(v for v in data['videos'] if v['file_names'][0].startswith(name + '/'))
+    return [a['segmentations'] for a in data['annotations'] if a['video_id'] == video['id']]
+
+
+def test_gt_adds_identity_that_matches_the_written_tracks(crossing, checkpoint, tmp_path,
+                                                          capsys):
+    from mmsgnet.evaluation import video_identity_metrics
+    out_json = tmp_path / 'o.json'
+    summary = demo.main([str(crossing['folder']), SGNET, str(checkpoint), '--out',
+                         str(tmp_path / 'o.mp4'), '--json', str(out_json), '--gt',
+                         crossing['ytvis'], *LOW_THRESHOLDS])
+    document = json.loads(out_json.read_text())
+    identity = document['identity']
+    assert set(identity) == {'IDSW', 'IDF1', 'IDTP', 'IDFP', 'IDFN', 'gt_video'}
+    assert identity['gt_video'] == 'video_0000'  # the input folder's name by default
+    expected = video_identity_metrics(_gt_tracks(crossing['ytvis']),
+                                      [r['segmentations'] for r in document['results']])
+    assert {k: identity[k] for k in expected} == expected
+    assert 0 <= identity['IDF1'] <= 1 and summary['identity'] == identity
+    console = capsys.readouterr().out
+    assert f"IDSW {identity['IDSW']}, IDF1 {identity['IDF1']:.3f}" in console
+
+
+def test_json_has_track_statistics_without_gt(crossing, checkpoint, tmp_path):
+    out_json = tmp_path / 'o.json'
+    demo.main([str(crossing['folder']), SGNET, str(checkpoint), '--out', str(tmp_path / 'o.mp4'),
+               '--json', str(out_json), *LOW_THRESHOLDS])
+    document = json.loads(out_json.read_text())
+    assert 'identity' not in document
+    lengths = [sum(s is not None for s in r['segmentations']) for r in document['results']]
+    assert document['tracks'] == dict(num_tracks=len(lengths),
+                                      mean_track_length=pytest.approx(np.mean(lengths)),
+                                      num_short_tracks=sum(n <= 2 for n in lengths))
+
+
+def test_gt_without_json_still_prints_the_identity(crossing, checkpoint, tmp_path, capsys):
+    summary = demo.main([str(crossing['folder']), SGNET, str(checkpoint), '--out',
+                         str(tmp_path / 'o.mp4'), '--gt', crossing['ytvis'], '--gt-video',
+                         'video_0000', *LOW_THRESHOLDS])
+    assert os.listdir(tmp_path) == ['o.mp4']
+    assert "Identity against 'video_0000'" in capsys.readouterr().out
+    assert set(summary['identity']) >= {'IDSW', 'IDF1'}
+
+
+def test_ground_truth_as_prediction_keeps_every_id(crossing):
+    from mmsgnet.evaluation import identity_summary, load_gt_video
+    gt = load_gt_video(crossing['ytvis'], 'video_0000', num_frames=5, size=(48, 64))
+    records = [dict(segmentations=t) for t in _gt_tracks(crossing['ytvis'])]
+    identity = identity_summary(gt, records)
+    assert identity['IDSW'] == 0 and identity['IDF1'] == 1.0 and identity['IDFN'] == 0
+
+
+def test_track_statistics_count_short_tracks():
+    from mmsgnet.evaluation import track_statistics
+    rle = dict(size=[1, 1], counts='01')
+    records = [dict(segmentations=[rle] * 4), dict(segmentations=[None, rle, rle, None]),
+               dict(segmentations=[None, None, None, rle])]
+    assert track_statistics(records) == dict(num_tracks=3, mean_track_length=7 / 3,
+                                             num_short_tracks=2)
+    assert track_statistics([]) == dict(num_tracks=0, mean_track_length=0.0,
+                                        num_short_tracks=0)
+
+
+def test_gt_problems_are_named_before_the_model_runs(crossing, checkpoint, tmp_path):
+    folder = str(crossing['folder'])
+    run = [folder, SGNET, checkpoint, '--out', tmp_path / 'out' / 'o.mp4', '--gt']
+    _expect_error(run + [tmp_path / 'none.json'], 'none.json', 'does not exist')
+    (tmp_path / 'bad.json').write_text('{"videos": [')
+    _expect_error(run + [tmp_path / 'bad.json'], 'bad.json', 'not valid JSON')
+    _expect_error(run + [crossing['cocovid']], 'not an official YouTube-VIS file')
+    _expect_error(run + [crossing['ytvis'], '--gt-video', 'clip'],
+                  "video 'clip' is not in", 'video_0000')
+    short = tmp_path / 'video_0000'
+    short.mkdir()
+    for name in sorted(os.listdir(folder))[:4]:
+        (short / name).write_bytes((crossing['folder'] / name).read_bytes())
+    _expect_error([short, *run[1:], crossing['ytvis']], 'has 5 frames, the predicted video 4')
+    assert not (tmp_path / 'out').exists()
+
+
+def test_gt_video_without_gt_is_refused(crossing, checkpoint, tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        demo.main([str(crossing['folder']), SGNET, str(checkpoint), '--out',
+                   str(tmp_path / 'o.mp4'), '--gt-video', 'video_0000'])
+    assert info.value.code == 2 and 'give --gt ANN_FILE too' in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
     python tools/video_demo.py INPUT CONFIG CHECKPOINT --out OUT.mp4 [--json OUT.json]
         [--device cpu|cuda:0] [--score-thr 0.3] [--fps N] [--cfg-options k=v ...]
+        [--gt ANN_FILE [--gt-video NAME]]
 
 INPUT is a video file (anything OpenCV's FFmpeg backend decodes: mp4, avi, mkv, ...) or a
 folder of frames (jpg/jpeg/png/bmp, in name order, numbers compared as numbers). CONFIG is a
@@ -31,7 +32,16 @@ video's length. Outputs:
   one record per track id (``mmsgnet.evaluation.video_to_ytvis_results``): category =
   majority label + 1 (``classes[category_id - 1]`` is its name), score = mean detection
   score. It keeps every tracked detection (``--score-thr`` only affects drawing; the model's
-  own ``test_cfg.score_thr`` applies).
+  own ``test_cfg.score_thr`` applies). ``"tracks"`` has numbers of the tracks that need no
+  ground truth (``mmsgnet.evaluation.track_statistics``): ``num_tracks``,
+  ``mean_track_length`` (frames a track is seen in) and ``num_short_tracks`` (seen in at most
+  2 frames); an object split between ids shows as more, shorter tracks.
+- ``--gt ANN_FILE`` (optional): the official YouTube-VIS annotations of the input (e.g. the
+  generator's ``annotations/instances.json``) and ``--gt-video NAME`` the video in it (its
+  frames' folder name; default: the input's name). The JSON then has ``"identity": {"IDSW",
+  "IDF1", "IDTP", "IDFP", "IDFN", "gt_video"}``: CLEAR-MOT ID switches and IDF1 of the tracks
+  on masks (IoU >= 0.5, ``mmsgnet.evaluation.identity_summary``), also printed. The file,
+  the video's presence, its frame count and size are checked before the model runs.
 
 Class names come from the checkpoint's ``meta.dataset_meta`` if it has them, else from the
 config's test dataset (``metainfo.classes``, or the YouTube-VIS ``dataset_version``).
@@ -61,6 +71,7 @@ from mmsgnet.apis import (FrameSource, InferenceError, build_frame_pipeline,  # 
                           check_device, class_names, default_device, init_vis_model,
                           load_vis_config, open_frames)
 from mmsgnet.apis import predict_frame as _predict_frame  # noqa: E402
+from mmsgnet.utils.errors import UserError  # noqa: E402
 
 FOURCC_BY_EXTENSION = {'.mp4': 'mp4v', '.m4v': 'mp4v', '.mov': 'mp4v', '.mkv': 'mp4v',
                        '.avi': 'MJPG'}
@@ -93,7 +104,15 @@ def parse_args(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value '
                         '(e.g. model.detector.test_cfg.score_thr=0.1)')
+    parser.add_argument('--gt', metavar='ANN_FILE',
+                        help='official YouTube-VIS annotations of the input: adds ID switches '
+                        'and IDF1 of the tracks (printed, and "identity" in --json)')
+    parser.add_argument('--gt-video', metavar='NAME',
+                        help='the video in --gt (the folder name of its frames; default: the '
+                        "input's name)")
     args = parser.parse_args(argv)
+    if args.gt_video is not None and args.gt is None:
+        parser.error('--gt-video names a video of the --gt file; give --gt ANN_FILE too')
     if args.fps is not None and args.fps <= 0:
         parser.error(f'--fps must be positive, got {args.fps:g}')
     if osp.splitext(args.out)[1].lower() not in FOURCC_BY_EXTENSION:
@@ -272,24 +291,32 @@ def run_demo(args) -> dict:
     """Check the inputs, predict and draw, then write the outputs; returns a summary of
     what was written."""
     device = check_device(args.device or default_device())
-    source = even_frames(open_frames(args.input))
+    source = open_frames(args.input)
+    gt = None
+    if args.gt:
+        from mmsgnet.evaluation import load_gt_video
+        gt = load_gt_video(args.gt, args.gt_video or source.name, source.num_frames,
+                           (source.height & ~1, source.width & ~1))
+    source = even_frames(source)
     outputs = list(filter(None, (args.out, args.json)))
     created = [missing_folder(path) for path in outputs]
     try:
         for path in outputs:
             check_output_folder(path)
-        return write_outputs(args, device, source)
+        return write_outputs(args, device, source, gt)
     except BaseException:
         remove_empty_folders(created)
         raise
 
 
-def write_outputs(args, device: str, source: FrameSource) -> dict:
-    """Build the model, render ``source`` into ``--out`` and write ``--json``; a failure
+def write_outputs(args, device: str, source: FrameSource, gt=None) -> dict:
+    """Build the model, render ``source`` into ``--out`` and write ``--json`` (with the
+    identity against ``gt``, a :class:`~mmsgnet.evaluation.GTVideo`, when given); a failure
     leaves neither output behind."""
     from mmengine.utils import ProgressBar
 
     from mmsgnet.apis import VideoInferencer
+    from mmsgnet.evaluation import identity_summary, track_statistics
     inferencer = VideoInferencer(args.config, args.checkpoint, device, args.cfg_options)
     fps = args.fps or source.fps or DEFAULT_FOLDER_FPS
     output = VideoOutput(args.out, fps, source.width, source.height)
@@ -304,9 +331,14 @@ def write_outputs(args, device: str, source: FrameSource) -> dict:
     try:
         encoded = inferencer.encoded_frames(source, on_frame=draw)
         sys.stdout.write('\n')
+        document = inferencer.video_records(source, encoded)
+        document['tracks'] = track_statistics(document['results'])
+        if gt is not None:
+            document['identity'] = identity_summary(gt, document['results'])
+            summary.update(identity=document['identity'])
+        summary.update(tracks=document['tracks'])
         if args.json:
             from mmsgnet.datasets import dump_json_atomic
-            document = inferencer.video_records(source, encoded)
             dump_json_atomic(document, args.json)
             summary.update(json=args.json, num_tracks=len(document['results']))
         output.commit()
@@ -323,7 +355,7 @@ def main(argv=None) -> dict:
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         summary = run_demo(args)
-    except InferenceError as err:
+    except UserError as err:  # InferenceError, and the --gt file's errors
         sys.exit(f'error: {err}')
     except Terminated:
         print('error: terminated (SIGTERM); the partial outputs were removed',
@@ -336,6 +368,10 @@ def main(argv=None) -> dict:
         if 'json' in summary else ''
     print(f"Wrote {summary['out']} ({summary['num_frames']} frames, {summary['width']}x"
           f"{summary['height']}, {summary['fps']:g} fps){tracks}")
+    if 'identity' in summary:
+        identity = summary['identity']
+        print(f"Identity against {identity['gt_video']!r} of {args.gt}: IDSW "
+              f"{identity['IDSW']}, IDF1 {identity['IDF1']:.3f}")
     return summary
 
 

@@ -453,12 +453,19 @@ def _validate_coco_like(data: dict, fmt: str, report: _Report, img_dir, decode, 
     return summary
 
 
-def video_label(video: dict) -> str:
-    """``video id=3 ('name')``, the name being the folder of the frames when not given."""
+def video_name(video: dict) -> Optional[str]:
+    """A YouTube-VIS video's ``name``, else the folder of its frames (``file_names``), else
+    None."""
     name = video.get('name')
     if name is None and video.get('file_names'):
         first = str(video['file_names'][0]).replace('\\', '/')
         name = first.rsplit('/', 1)[0] if '/' in first else None
+    return name
+
+
+def video_label(video: dict) -> str:
+    """``video id=3 ('name')``, the name being the folder of the frames when not given."""
+    name = video_name(video)
     return f"video id={video['id']}" + ('' if name is None else f' ({name!r})')
 
 

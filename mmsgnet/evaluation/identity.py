@@ -97,13 +97,14 @@ def video_identity_frames(gt_tracks: Sequence[Sequence[Optional[dict]]],
     for t in range(num_frames):
         gi = [i for i, s in enumerate(gt_tracks) if t < len(s) and s[t] is not None]
         pi = [i for i, s in enumerate(pred_tracks) if t < len(s) and s[t] is not None]
-        ious = _rle_ious([_as_rle(gt_tracks[i][t]) for i in gi],
-                         [_as_rle(pred_tracks[i][t]) for i in pi])
+        ious = _rle_ious([as_rle(gt_tracks[i][t]) for i in gi],
+                         [as_rle(pred_tracks[i][t]) for i in pi])
         frames.append(IdentityFrame(gi, pi, ious))
     return frames
 
 
-def _as_rle(rle: dict) -> dict:
+def as_rle(rle: dict) -> dict:
+    """A compressed RLE as ``pycocotools.mask`` takes it (``counts`` as bytes; JSON has str)."""
     counts = rle['counts']
     return dict(rle, counts=counts.encode() if isinstance(counts, str) else counts)
 

@@ -12,7 +12,9 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mmsgnet  # noqa: F401
+from mmsgnet.datasets.coco_format import encode_rle
 from mmsgnet.datasets.synthetic import generate_youtube_vis
+from mmsgnet.evaluation import match_objects
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = [
@@ -68,32 +70,20 @@ def test_video_model_tracks_and_segments_a_held_out_video(config, tmp_path):
     with torch.no_grad():
         video = model.test_step(data)[0]
     # an object's detection in a frame: the highest-scoring one whose mask covers it (IoU >= 0.5)
-    ids_of_object, frames_of_object, found, ious = (defaultdict(set), defaultdict(int),
-                                                    defaultdict(int), [])
-    for frame in video:
-        pred = frame.pred_track_instances
+    gt_tracks = defaultdict(lambda: [None] * len(video))
+    for t, frame in enumerate(video):
         gt = frame.gt_instances
-        gt_masks = torch.from_numpy(gt.masks.to_ndarray()).bool()
-        for gt_mask, gt_id in zip(gt_masks, gt.instances_ids.tolist()):
-            frames_of_object[gt_id] += 1
-            if len(pred) == 0:
-                ious.append(0.0)
-                continue
-            inter = (pred.masks & gt_mask).flatten(1).sum(1).float()
-            union = (pred.masks | gt_mask).flatten(1).sum(1).float().clamp(min=1)
-            iou = inter / union
-            ious.append(float(iou.max()))
-            covering = torch.where(iou >= 0.5)[0]
-            if len(covering):
-                best = covering[pred.scores[covering].argmax()]
-                ids_of_object[gt_id].add(int(pred.instances_id[best]))
-                found[gt_id] += 1
-    summary = (f'ids {dict(ids_of_object)}, found in {dict(found)} of {dict(frames_of_object)} '
-               f'frames, mean mask IoU {np.mean(ious):.3f} over {len(ious)}')
+        for mask, gt_id in zip(gt.masks.to_ndarray(), gt.instances_ids.tolist()):
+            gt_tracks[gt_id][t] = encode_rle(mask)
+    objects = dict(zip(gt_tracks, match_objects(list(gt_tracks.values()), video)))
+    ious = [iou for obj in objects.values() for iou in obj.ious]
+    summary = (f'ids per frame found { {k: o.ids for k, o in objects.items()} }, frames '
+               f'{ {k: len(o.ious) for k, o in objects.items()} }, mean mask IoU '
+               f'{np.mean(ious):.3f} over {len(ious)}')
     print(summary)
-    assert set(ids_of_object) == set(frames_of_object), summary  # every object is found
+    assert all(obj.ids for obj in objects.values()), summary  # every object is found
     # ... in most frames, with one id per object across all frames, different per object
-    assert all(found[k] >= 0.8 * n for k, n in frames_of_object.items()), summary
-    assert all(len(ids) == 1 for ids in ids_of_object.values()), summary
-    assert len({next(iter(ids)) for ids in ids_of_object.values()}) == len(ids_of_object), summary
+    assert all(len(obj.ids) >= 0.8 * len(obj.ious) for obj in objects.values()), summary
+    assert all(len(set(obj.ids)) == 1 for obj in objects.values()), summary
+    assert len({obj.ids[0] for obj in objects.values()}) == len(objects), summary
     assert np.mean(ious) >= 0.6, summary

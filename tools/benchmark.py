@@ -131,27 +131,11 @@ def note_fewer_detections(figures, num_dets):
 
 def resolve_config(config):
     """``mmdet::path`` -> the config file shipped in mmdet's wheel."""
-    if config.startswith('mmdet::'):
-        import mmdet
-        path = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', config[len('mmdet::'):])
-    else:
-        path = config
+    from mmsgnet.apis import config_path
+    path = config_path(config)
     if not osp.isfile(path):
         raise SystemExit(f'error: config not found: {config}')
     return path
-
-
-def strip_pretrained(node):
-    """Drop every ``init_cfg`` that loads weights (random init, nothing downloaded)."""
-    if isinstance(node, dict):
-        init = node.get('init_cfg')
-        if isinstance(init, dict) and init.get('type') == 'Pretrained':
-            node['init_cfg'] = None
-        for value in node.values():
-            strip_pretrained(value)
-    elif isinstance(node, list):
-        for value in node:
-            strip_pretrained(value)
 
 
 def pin_detections(node, num, key=None):
@@ -187,6 +171,7 @@ def build_model(config, checkpoint, device, num_dets=None):
     from mmengine.runner import load_checkpoint
 
     from mmdet.registry import MODELS
+    from mmsgnet.apis import strip_pretrained
     from mmsgnet.datasets import inference_pipeline  # (registers the plugin)
     cfg = Config.fromfile(resolve_config(config))
     init_default_scope(cfg.get('default_scope', 'mmdet'))

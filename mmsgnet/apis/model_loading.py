@@ -44,11 +44,37 @@ def check_device(device: str) -> str:
     return device
 
 
+def config_path(config: str) -> str:
+    """The file of ``config``: ``mmdet::<path>`` names a config shipped in mmdet's wheel
+    (``mmdet/.mim/configs/<path>``), as in mmengine's ``_base_`` lists; other paths are
+    returned unchanged."""
+    config = str(config)
+    if config.startswith('mmdet::'):
+        import mmdet
+        return osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', config[len('mmdet::'):])
+    return config
+
+
+def strip_pretrained(node) -> None:
+    """Set every ``init_cfg`` of a config (sub)tree that loads weights (``Pretrained``) to
+    None, in place: random init, nothing downloaded."""
+    if isinstance(node, dict):
+        init = node.get('init_cfg')
+        if isinstance(init, dict) and init.get('type') == 'Pretrained':
+            node['init_cfg'] = None
+        for value in node.values():
+            strip_pretrained(value)
+    elif isinstance(node, list):
+        for value in node:
+            strip_pretrained(value)
+
+
 def load_config(path_or_cfg, cfg_options: Optional[dict] = None, video: Optional[bool] = None):
     """The config (a path or a ``Config``) with overrides, registry scope set.
 
     Args:
-        path_or_cfg (str | Config): Config file or object (not modified).
+        path_or_cfg (str | Config): Config file (``mmdet::`` for mmdet's, see
+            :func:`config_path`) or object (not modified).
         cfg_options (dict, optional): ``--cfg-options`` style overrides.
         video (bool, optional): True: refuse a model without a tracker; False: refuse a
             video model; None: accept both.
@@ -60,7 +86,7 @@ def load_config(path_or_cfg, cfg_options: Optional[dict] = None, video: Optional
     if isinstance(path_or_cfg, Config):
         cfg, path = path_or_cfg.copy(), path_or_cfg.filename or '<config>'
     else:
-        path = str(path_or_cfg)
+        path = config_path(path_or_cfg)
         if not osp.isfile(path):
             raise InferenceError(f'config {path} does not exist; pass a config of this '
                                  'repository, e.g. configs/sgnet/sgnet_r18_fpn_generated-ytvis.py')

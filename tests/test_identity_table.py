@@ -1,7 +1,6 @@
 """tools/analysis_tools/identity_table.py and its per-video row
 (``mmsgnet.evaluation.video_identity_row``): video AP, mask IoU, objects kept with one id,
 tracks, ID switches and IDF1 of a generated crossing video. CPU, 96x64, 5 frames."""
-import importlib.util
 import json
 import os.path as osp
 
@@ -13,6 +12,7 @@ import mmsgnet  # noqa: F401
 from mmdet.registry import MODELS
 from mmsgnet.datasets import generate_youtube_vis
 from mmsgnet.evaluation import EncodedFrame, load_gt_video, video_identity_row
+from vis_utils import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SMALL_SGNET = osp.join(ROOT, 'configs', 'sgnet', 'sgnet_r18_fpn_generated-ytvis.py')
@@ -24,15 +24,7 @@ PAPER_CONFIGS = [
 ]
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'identity_table', osp.join(ROOT, 'tools', 'analysis_tools', 'identity_table.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _load_tool()
+tool = load_tool('tools/analysis_tools/identity_table.py')
 
 
 @pytest.fixture(scope='module')

@@ -1,7 +1,6 @@
 """tools/video_demo.py: renders a video file or frame folder with the tracks of a VIS model,
 writes the YouTube-VIS-style JSON, feeds frames through the config's test pipeline, and
 refuses bad inputs with one message and no output left behind. CPU, 160x128, 5 frames."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -20,6 +19,7 @@ from mmengine.structures import InstanceData
 import mmsgnet  # noqa: F401
 from mmdet.registry import DATASETS, MODELS
 from mmsgnet.datasets import COCOVID_ANN_FILE, generate_youtube_vis
+from vis_utils import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SGNET = osp.join(ROOT, 'configs', 'sgnet', 'sgnet_r18_fpn_generated-ytvis.py')
@@ -29,15 +29,7 @@ NUM_FRAMES, WIDTH, HEIGHT, VIDEO_FPS = 5, 160, 128, 10
 LOW_THRESHOLDS = ['--score-thr', '0', '--cfg-options', 'model.detector.test_cfg.score_thr=0.0']
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'video_demo', osp.join(ROOT, 'tools', 'video_demo.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-demo = _load_tool()
+demo = load_tool('tools/video_demo.py')
 
 
 @pytest.fixture(scope='module')
@@ -100,7 +92,7 @@ def _expect_error(argv, *words):
 
 # ------------------------------------------------------------------ outputs
 def test_video_file_gives_a_video_of_its_frames_and_the_tracks_json(inputs, checkpoint,
-                                                                     tmp_path):
+                                                                    tmp_path):
     out, out_json = tmp_path / 'out' / 'demo.mp4', tmp_path / 'out' / 'demo.json'
     result = _run_tool(inputs['mp4'], SGNET, checkpoint, '--out', out, '--json', out_json,
                        '--device', 'cpu', *LOW_THRESHOLDS)
@@ -302,7 +294,7 @@ def test_odd_frame_size_gives_video_and_json_of_one_size(checkpoint, tmp_path):
     rng = np.random.default_rng(0)
     for t in range(2):
         cv2.imwrite(str(folder / f'{t:05d}.jpg'), rng.integers(0, 255, (HEIGHT + 1, WIDTH + 1,
-                                                                         3), dtype=np.uint8))
+                                                                        3), dtype=np.uint8))
     out, out_json = tmp_path / 'o.mp4', tmp_path / 'o.json'
     summary = demo.main([str(folder), SGNET, str(checkpoint), '--out', str(out), '--json',
                          str(out_json), *LOW_THRESHOLDS])

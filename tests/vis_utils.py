@@ -1,4 +1,7 @@
 """Shared helpers of the video-model tests."""
+import importlib.util
+import os.path as osp
+
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
@@ -6,6 +9,18 @@ from mmengine.registry import init_default_scope
 
 from mmdet.registry import DATASETS, MODELS
 from mmsgnet.datasets.synthetic import generate_youtube_vis
+
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def load_tool(path: str):
+    """The module of a tool script (``tools/...py``, relative to the repository root)."""
+    name = osp.splitext(osp.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, osp.join(ROOT, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def make_short_video(root, num_frames=2):

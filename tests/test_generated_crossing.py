@@ -107,5 +107,26 @@ def test_cli_motion_and_similar_appearance(tmp_path):
 def test_crossing_needs_five_frames_and_motion_is_checked(tmp_path):
     with pytest.raises(ValueError, match='num_frames >= 5'):
         generate_youtube_vis(str(tmp_path), num_videos=1, num_frames=4, motion='crossing')
-    with pytest.raises(ValueError, match="motion must be 'random' or 'crossing'"):
+    with pytest.raises(ValueError, match="motion must be one of"):
         generate_youtube_vis(str(tmp_path), num_videos=1, motion='zigzag')
+    with pytest.raises(ValueError, match="motion='mixed' needs num_frames >= 5"):
+        generate_youtube_vis(str(tmp_path), num_videos=1, num_frames=4, motion='mixed')
+
+
+def test_mixed_motion_is_crossing_then_random_videos_in_fours(tmp_path):
+    kwargs = dict(num_videos=6, num_frames=6, image_size=(96, 64), seed=5, max_objects=3,
+                  min_area=40)
+    mixed = generate_youtube_vis(str(tmp_path / 'mixed'), motion='mixed', **kwargs)
+    crossing = generate_youtube_vis(str(tmp_path / 'crossing'), motion='crossing', **kwargs)
+    random = generate_youtube_vis(str(tmp_path / 'random'), **kwargs)
+    by_video = [{v['id']: (v, anns) for v, anns in videos_of(p['ytvis'])}
+                for p in (mixed, crossing, random)]
+    for index in range(6):  # videos 0, 1 and 4, 5 cross; 2 and 3 are the random ones
+        same = by_video[1] if index % 4 < 2 else by_video[2]
+        strip = [[{k: v for k, v in a.items() if k != 'id'} for a in videos[index + 1][1]]
+                 for videos in (by_video[0], same)]
+        assert strip[0] == strip[1], index
+        frame = by_video[0][index + 1][0]['file_names'][0]
+        assert (tmp_path / 'mixed' / 'JPEGImages' / frame).read_bytes() == \
+            (tmp_path / ('crossing' if index % 4 < 2 else 'random') / 'JPEGImages' /
+             frame).read_bytes()

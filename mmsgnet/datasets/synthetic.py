@@ -334,6 +334,18 @@ def _track_annotation(masks: List[Optional[np.ndarray]]) -> Optional[dict]:
     return dict(segmentations=segmentations, bboxes=bboxes, areas=areas)
 
 
+MOTIONS = ('random', 'crossing', 'mixed')
+
+
+def video_motion(motion: str, index: int) -> str:
+    """The motion of video ``index`` of a dataset generated with ``motion``: with 'mixed',
+    videos ``4k`` and ``4k + 1`` cross (at equal speeds, then one faster) and the others move
+    at random."""
+    if motion != 'mixed':
+        return motion
+    return 'crossing' if index % 4 < 2 else 'random'
+
+
 def generate_youtube_vis(out_dir: str,
                          num_videos: int = 8,
                          num_frames: int = 30,
@@ -378,17 +390,18 @@ def generate_youtube_vis(out_dir: str,
             occludes the other; same speed in even videos, the second 1.5-2x faster in odd
             ones), a third stands still, a fourth (``max_objects >= 4``) leaves the frame for
             1-3 frames and returns; every video has ``max(max_objects, 3)`` objects (a
-            held-out split for identity; needs ``num_frames >= 5``).
+            held-out split for identity; needs ``num_frames >= 5``). 'mixed': videos
+            ``4k`` and ``4k + 1`` crossing, the others random (training data with both).
         similar_appearance (bool): All objects of a video have one class and near-identical
             textures (appearance cannot tell them apart). Default False.
 
     Returns:
         dict[str, str]: ``{'ytvis': official json path, 'cocovid': converted json path}``.
     """
-    if motion not in ('random', 'crossing'):
-        raise ValueError(f"motion must be 'random' or 'crossing', got {motion!r}.")
-    if motion == 'crossing' and num_frames < 5:
-        raise ValueError(f"motion='crossing' needs num_frames >= 5 (objects cross in the "
+    if motion not in MOTIONS:
+        raise ValueError(f'motion must be one of {MOTIONS}, got {motion!r}.')
+    if motion != 'random' and num_frames < 5:
+        raise ValueError(f"motion={motion!r} needs num_frames >= 5 (objects cross in the "
                          f'middle frame), got {num_frames}.')
     if not 1 <= num_classes <= len(SHAPES):
         raise ValueError(f'num_classes must be in 1..{len(SHAPES)}, got {num_classes}.')
@@ -400,7 +413,8 @@ def generate_youtube_vis(out_dir: str,
     for index in tqdm(range(num_videos), desc='videos', disable=not progress):
         rng = np.random.default_rng([seed, index])
         frames, classes, masks = _render_video(rng, image_size, num_frames, num_classes,
-                                               max_objects, min_area, objects_leave, motion,
+                                               max_objects, min_area, objects_leave,
+                                               video_motion(motion, index),
                                                similar_appearance, faster=index % 2 == 1)
         video_name = f'video_{index:04d}'
         file_names = [f'{video_name}/{t:05d}.jpg' for t in range(num_frames)]

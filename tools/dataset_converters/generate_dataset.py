@@ -50,10 +50,11 @@ def parse_args(argv=None):
                        help='smallest object area in pixels (default: scaled to the frame)')
     ytvis.add_argument('--objects-stay', action='store_true',
                        help='objects never leave the frame (default: some leave and return)')
-    ytvis.add_argument('--motion', choices=['random', 'crossing'], default='random',
+    ytvis.add_argument('--motion', choices=['random', 'crossing', 'mixed'], default='random',
                        help="'crossing': two objects cross in the middle frame (same speed or "
                        'one faster), one stands still, one leaves and returns within ~3 '
-                       'frames (a held-out split for identity); default: random')
+                       "frames (a held-out split for identity); 'mixed': videos 4k and "
+                       '4k+1 crossing, the others random (training data); default: random')
     ytvis.add_argument('--similar-appearance', action='store_true',
                        help='all objects of a video share one class and near-identical textures')
     args = parser.parse_args(argv)

@@ -19,14 +19,7 @@ from mmsgnet.evaluation import match_objects
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = [
     osp.join(ROOT, 'configs', 'sipmask_vis', 'sipmask-vis_r18_fpn_generated-ytvis.py'),
-    # A known regression, measured (README "Known issues"): after this round's SG-Net training
-    # changes the seeded small model finds every object of the held-out video in 10 of 10
-    # frames (mask IoU 0.735) but splits one object's first two frames off (ids 3, 4, 2, 2,
-    # ...) with every tracker option. strict: the test still runs and asserts, and passing
-    # again fails the suite until this marker is removed.
-    pytest.param(osp.join(ROOT, 'configs', 'sgnet', 'sgnet_r18_fpn_generated-ytvis.py'),
-                 marks=pytest.mark.xfail(strict=True, reason='known regression: one object '
-                                         'of the held-out video gets 3 ids (README)')),
+    osp.join(ROOT, 'configs', 'sgnet', 'sgnet_r18_fpn_generated-ytvis.py'),
 ]
 
 

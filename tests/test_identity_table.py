@@ -6,6 +6,7 @@ import os.path as osp
 
 import numpy as np
 import pytest
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import mmsgnet  # noqa: F401
@@ -81,11 +82,22 @@ def test_resnet18_swap_keeps_the_small_config_and_fits_the_paper_configs(tmp_pat
 
 def test_tool_trains_predicts_and_reports_a_consistent_row(tmp_path, capsys):
     out = tmp_path / 'table.json'
+    own = Config.fromfile(SMALL_SGNET).model.tracker.to_dict()
+    trackers = tmp_path / 'trackers.json'
+    # the config's own tracker again (the same weights: the same row) and one that remembers
+    # nothing (every detection a new track)
+    trackers.write_text(json.dumps({'sgnet_r18_fpn_generated-ytvis': {
+        'again': dict(own, init_score_thr=0.0),
+        'no memory': dict(type='CenternessTracker', init_score_thr=2.0)}}))
     rows = tool.main([SMALL_SGNET, '--work-dir', str(tmp_path / 'work'), '--iters', '2',
                       '--size', '96', '64', '--num-frames', '5', '--json', str(out),
+                      '--trackers', str(trackers),
                       '--cfg-options', 'model.detector.test_cfg.score_thr=0.0',
                       'model.tracker.init_score_thr=0.0'])
-    assert len(rows) == 1
+    assert len(rows) == 3
+    assert [r.get('tracker') for r in rows] == [None, 'again', 'no memory']
+    assert {k: v for k, v in rows[1].items() if k != 'tracker'} == rows[0]
+    assert rows[2]['num_tracks'] >= rows[0]['num_tracks']
     row = rows[0]
     assert row['config'] == SMALL_SGNET and row['num_objects'] == 3
     assert 0 <= row['one_id_objects'] <= 3 and row['num_tracks'] >= 1
@@ -94,6 +106,18 @@ def test_tool_trains_predicts_and_reports_a_consistent_row(tmp_path, capsys):
     assert json.loads(out.read_text())['rows'] == rows
     assert '| sgnet_r18_fpn_generated-ytvis.py |' in capsys.readouterr().out
     assert (tmp_path / 'work' / 'video' / 'annotations' / 'instances.json').is_file()
+
+
+def test_trackers_file_is_checked(tmp_path, capsys):
+    trackers = tmp_path / 'trackers.json'
+    trackers.write_text(json.dumps({'other_config': {'x': {'type': 'CenternessTracker'}}}))
+    with pytest.raises(SystemExit):
+        tool.parse_args([SMALL_SGNET, '--work-dir', str(tmp_path), '--trackers', str(trackers)])
+    assert "['other_config'] name no config of this run" in capsys.readouterr().err
+    trackers.write_text('{"sgnet_r18_fpn_generated-ytvis": {"x": {"no": "type"}}}')
+    with pytest.raises(SystemExit):
+        tool.parse_args([SMALL_SGNET, '--work-dir', str(tmp_path), '--trackers', str(trackers)])
+    assert 'give {"<config stem>"' in capsys.readouterr().err
 
 
 def test_missing_config_is_named(tmp_path):

@@ -2,7 +2,7 @@
 
     python tools/analysis_tools/identity_table.py CONFIG [CONFIG ...] --work-dir DIR \
         [--iters 300] [--size W H] [--num-frames 10] [--seed 0] [--lr 0.005] [--json OUT] \
-        [--cfg-options k=v ...]
+        [--trackers JSON] [--cfg-options k=v ...]
 
 Generates ONE video into ``DIR/video`` (``generate_youtube_vis(motion='crossing',
 max_objects=3)``: two objects cross in the middle frame, one occluding the other, a third
@@ -20,7 +20,8 @@ stands still), then for each config (``mmdet::`` names mmdet's, e.g.
   linear warm-up from lr/10 over the first 10% of ``--iters`` (at most 50; none below 20
   iterations), ``IterBasedTrainLoop``,
   batch size 1, no workers, no validation, no checkpoint, seeded (``--seed``);
-- the trained model predicts the video with the config's own tracker.
+- the trained model predicts the video with the config's own tracker, and with each tracker
+  ``--trackers`` gives for that config (one more row each, same weights).
 
 One row per config (``mmsgnet.evaluation.video_identity_row``): video AP (YouTube-VIS, our
 ``YTVISMetric``'s evaluator on that video), mean mask IoU (best predicted mask per GT object
@@ -56,6 +57,10 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, default=0, help='video and training seed (0)')
     parser.add_argument('--lr', type=float, default=0.005, help='SGD learning rate (0.005)')
     parser.add_argument('--json', help='also write the rows to this JSON file')
+    parser.add_argument('--trackers', metavar='JSON',
+                        help='also predict each trained model with other trackers, one row '
+                        'each: a JSON file {"<config file stem>": {"<row label>": {tracker '
+                        'config}, ...}, ...} (no retraining)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='overrides for every config, key=value (e.g. '
                         'model.detector.test_cfg.score_thr=0.1)')
@@ -67,7 +72,34 @@ def parse_args(argv=None):
                      f'frame), got {args.num_frames}')
     if min(args.size) < 32:
         parser.error(f'--size {args.size[0]} {args.size[1]}: give at least 32 x 32')
+    args.extra_trackers = load_trackers(parser, args.trackers, args.configs)
     return args
+
+
+def config_stem(config: str) -> str:
+    return osp.splitext(osp.basename(config))[0]
+
+
+def load_trackers(parser, path, configs) -> dict:
+    """``--trackers``: {config stem: {row label: tracker config}}, checked."""
+    if path is None:
+        return {}
+    try:
+        with open(path) as f:
+            trackers = json.load(f)
+    except (OSError, ValueError) as err:
+        parser.error(f'--trackers {path}: cannot read a JSON file ({err})')
+    stems = {config_stem(c) for c in configs}
+    if not isinstance(trackers, dict) or not all(
+            isinstance(v, dict) and all(isinstance(t, dict) and 'type' in t
+                                        for t in v.values()) for v in trackers.values()):
+        parser.error(f'--trackers {path}: give {{"<config stem>": {{"<label>": {{"type": ...'
+                     '}}}} ...}}')
+    unknown = sorted(set(trackers) - stems)
+    if unknown:
+        parser.error(f'--trackers {path}: {unknown} name no config of this run (config file '
+                     f'stems: {sorted(stems)})')
+    return trackers
 
 
 # ------------------------------------------------------------------ config
@@ -122,24 +154,24 @@ def table_config(config: str, data_root: str, args):
     cfg.log_processor = dict(by_epoch=False)
     cfg.get('visualizer', {}).pop('name', None)  # one global visualizer per run
     cfg.randomness = dict(seed=args.seed)
-    stem = osp.splitext(osp.basename(config))[0]
-    cfg.work_dir = osp.join(args.work_dir, stem)
+    cfg.work_dir = osp.join(args.work_dir, config_stem(config))
     return cfg
 
 
 # ------------------------------------------------------------------ per config
-def train_and_predict(cfg) -> tuple:
-    """Train ``cfg`` and predict its test dataset's first (only) video.
+def train_and_predict(cfg, trackers=None) -> tuple:
+    """Train ``cfg`` and predict its test dataset's first (only) video with the config's
+    tracker, then with each of ``trackers`` (label -> tracker config).
 
     Returns:
-        tuple: The per-frame ``EncodedFrame`` s and the dataset's category id of each label
-        (None: label + 1).
+        tuple: {label (None: the config's tracker): per-frame ``EncodedFrame`` s} and the
+        dataset's category id of each label (None: label + 1).
     """
     import torch
     from mmengine.dataset import pseudo_collate
     from mmengine.runner import Runner
 
-    from mmdet.registry import DATASETS
+    from mmdet.registry import DATASETS, MODELS
     from mmsgnet.evaluation import encode_frame
     test_dataset = cfg.test_dataloader.dataset.copy()
     for key in ('test_dataloader', 'test_cfg', 'test_evaluator'):
@@ -148,9 +180,14 @@ def train_and_predict(cfg) -> tuple:
     runner.train()
     model = runner.model.eval()
     dataset = DATASETS.build(test_dataset)
-    with torch.no_grad():
-        video = model.test_step(pseudo_collate([dataset[0]]))[0]
-    return [encode_frame(frame) for frame in video], getattr(dataset, 'cat_ids', None)
+    predictions = {}
+    for label, tracker in {None: None, **(trackers or {})}.items():
+        if tracker is not None:
+            model.tracker = MODELS.build(tracker)
+        with torch.no_grad():
+            video = model.test_step(pseudo_collate([dataset[0]]))[0]
+        predictions[label] = [encode_frame(frame) for frame in video]
+    return predictions, getattr(dataset, 'cat_ids', None)
 
 
 def identity_rows(args) -> List[dict]:
@@ -177,10 +214,14 @@ def identity_rows(args) -> List[dict]:
     for config, cfg in zip(args.configs, cfgs):
         logger.info(f'{config}: training {args.iters} iterations (ResNet-18 from scratch), '
                     f'work dir {cfg.work_dir}')
-        frames, cat_ids = train_and_predict(cfg)
-        row = dict(config=config, **video_identity_row(gt, frames, cat_ids))
-        logger.info(f'{config}: {format_row(row)}')
-        rows.append(row)
+        predictions, cat_ids = train_and_predict(
+            cfg, args.extra_trackers.get(config_stem(config)))
+        for label, frames in predictions.items():
+            row = dict(config=config, **video_identity_row(gt, frames, cat_ids))
+            if label is not None:
+                row['tracker'] = label
+            logger.info(f'{config}: {format_row(row)}')
+            rows.append(row)
     return rows
 
 
@@ -189,7 +230,8 @@ COLUMNS = ('config', 'video AP', 'mask IoU', 'objects with one id', 'tracks', 'I
 
 
 def format_row(row: dict) -> str:
-    return (f"| {osp.basename(row['config'])} | {100 * row['AP']:.1f} | {row['mask_iou']:.3f} "
+    name = osp.basename(row['config']) + (f" + {row['tracker']}" if 'tracker' in row else '')
+    return (f"| {name} | {100 * row['AP']:.1f} | {row['mask_iou']:.3f} "
             f"| {row['one_id_objects']} of {row['num_objects']} | {row['num_tracks']} "
             f"| {row['IDSW']} | {row['IDF1']:.3f} |")
 

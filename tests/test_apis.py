@@ -69,8 +69,8 @@ def test_streamed_frames_give_the_tracks_of_test_step_on_the_whole_video(video, 
     # same inferencer starts a new video (the tracker restarts at frame 0)
     for _ in range(2):
         document = inferencer(folder)
-        assert document['results'] == video_to_ytvis_results(list(whole), 1,
-                                                              with_track_id=True)
+        assert document['results'] == video_to_ytvis_results(
+            list(whole), 1, with_track_id=True)
         assert (document['num_frames'], document['width'], document['height']) == (
             NUM_FRAMES, 160, 128)
 

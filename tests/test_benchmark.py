@@ -137,8 +137,8 @@ def test_plot_has_one_curve_per_config(tmp_path):
     assert plot.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     (axes, ) = benchmark.plot_figure(report).axes
     lines = {line.get_label(): line for line in axes.get_lines()}
-    assert sorted(lines) == sorted(osp.splitext(osp.basename(c))[0] for c in (SGNET,
-                                                                               SIPMASK_VIS))
+    assert sorted(lines) == sorted(
+        osp.splitext(osp.basename(c))[0] for c in (SGNET, SIPMASK_VIS))
     for config in (SGNET, SIPMASK_VIS):
         rows = [r for r in report['results'] if r['config'] == config]
         line = lines[osp.splitext(osp.basename(config))[0]]

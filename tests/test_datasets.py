@@ -355,8 +355,8 @@ def test_decode_check_finds_garbage_inside_a_jpeg_before_training(ytvis_root, tm
     _garbage_inside(frame)
     assert cv2.imread(str(frame)) is not None  # OpenCV alone decodes it (with a grey band)
     assert image_bytes_problem(frame.read_bytes()) is None  # the end marker is intact
-    assert 'corrupt (libjpeg: Corrupt JPEG data' in image_bytes_problem(frame.read_bytes(),
-                                                                          decode=True)
+    assert 'corrupt (libjpeg: Corrupt JPEG data' in image_bytes_problem(
+        frame.read_bytes(), decode=True)
     for good in (ytvis_root / 'JPEGImages').rglob('*.jpg'):  # no false alarm
         assert image_bytes_problem(good.read_bytes(), decode=True, expected_size=SIZE) is None
     # the generated-data configs decode every image once when the dataset is built
@@ -665,8 +665,8 @@ def test_ytvis2cocovid_tool_matches_the_library(ytvis_root, tmp_path):
     (['coco', '--max-objects', '0'], '--max-objects must be >= 1, got 0'),
     (['coco', '--num-images', '0'], '--num-images must be >= 1, got 0'),
 ])
-def test_generate_tool_refuses_empty_datasets_and_writes_nothing(tmp_path, capsys, args,
-                                                                  message):
+def test_generate_tool_refuses_empty_datasets_and_writes_nothing(
+        tmp_path, capsys, args, message):
     out_dir = tmp_path / 'out'
     with pytest.raises(SystemExit):
         _tool_main('generate_dataset')(args + ['--out-dir', str(out_dir)])

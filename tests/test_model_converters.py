@@ -70,8 +70,8 @@ def adelaidet_state_dict(model):
             m = re.match(r'backbone\.layer(\d)\.(\d+)\.(.+)$', key)
             stage, block, rest = int(m.group(1)) + 1, m.group(2), m.group(3)
             rest = re.sub(r'^bn(\d)\.', r'conv\1.norm.', rest)
-            rest = rest.replace('downsample.0.', 'shortcut.').replace('downsample.1.',
-                                                                     'shortcut.norm.')
+            rest = rest.replace('downsample.0.', 'shortcut.').replace(
+                'downsample.1.', 'shortcut.norm.')
             name = f'backbone.bottom_up.res{stage}.{block}.{rest}'
         elif key.startswith('neck.'):
             m = re.match(r'neck\.(lateral_convs|fpn_convs)\.(\d)\.conv\.(.+)$', key)

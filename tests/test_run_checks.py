@@ -96,8 +96,8 @@ KILL_WHILE_SAVING = textwrap.dedent("""
 """)
 
 
-def test_a_kill_while_saving_leaves_no_partial_checkpoint_and_resume_works(coco_root,
-                                                                            tmp_path):
+def test_a_kill_while_saving_leaves_no_partial_checkpoint_and_resume_works(
+        coco_root, tmp_path):
     from mmsgnet.utils import load_checkpoint_file
     work_dir = tmp_path / 'work'
     options = _coco_options(coco_root) + [

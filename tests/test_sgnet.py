@@ -93,6 +93,7 @@ def _ids(tracker, sample):
 def test_tracker_follows_crossing_objects_with_their_movements():
     tracker = MODELS.build(dict(type='CenternessTracker', num_frames_retain=3))
     # A moves right, B moves left, 30 px per frame; they pass each other between frames 1-2
+
     def boxes(t):
         a, b = 20 + 30 * t, 110 - 30 * t
         return [[a - 15, 10, a + 15, 40], [b - 15, 12, b + 15, 42]]
@@ -131,7 +132,7 @@ def test_tracker_more_detections_than_tracks_and_label_matching():
     tracker = MODELS.build(dict(type='CenternessTracker', match_label=True))
     assert _ids(tracker, _frame(0, [[0, 0, 20, 20]], labels=[1])) == [0]
     ids = _ids(tracker, _frame(1, [[1, 0, 21, 20], [2, 0, 22, 20], [100, 100, 120, 120]],
-                                scores=[0.5, 0.9, 0.8], labels=[1, 1, 1]))
+                               scores=[0.5, 0.9, 0.8], labels=[1, 1, 1]))
     assert ids == [1, 0, 2]  # the highest-scoring nearby detection takes the track
     ids = _ids(tracker, _frame(2, [[2, 0, 22, 20]], labels=[0]))
     assert ids == [3]  # same place, other label: a new id

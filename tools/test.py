@@ -9,7 +9,6 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmsgnet.utils.tools import run_mmdet_tool  # noqa: E402
 
 
-
 def refuse_mask_tta(argv) -> None:
     """``--tta`` on an instance segmentation model: mmdet 3.3's ``DetTTAModel`` merges the
     boxes of the augmented passes only and asserts that no masks are present, so the run

@@ -9,7 +9,6 @@ drop, at least one key is converted, and with ``--config`` no key is missing, un
 of the wrong shape.
 """
 import argparse
-import os
 import os.path as osp
 import re
 import sys

@@ -17,7 +17,6 @@ copies of the logs that keep the lines having every key (legend: the original fi
 import atexit
 import importlib.util
 import json
-import os
 import os.path as osp
 import shutil
 import sys

@@ -282,4 +282,3 @@ class DeformConv2dFastPack(DeformConv2dFast, DeformConv2dPack):
 
     def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
         return self.deform_forward(x, self.conv_offset(x))
-

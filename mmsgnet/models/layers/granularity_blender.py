@@ -249,9 +249,9 @@ class GranularityBlender(nn.Module):
                  shared_basis: bool = True, base_stride: int = 2):
         super().__init__()
         self.grid = grid_shape(max_division)
-        if division_size is not None and not (isinstance(division_size, (int, float))
-                                               and math.isfinite(division_size)
-                                               and division_size > 0):
+        valid = isinstance(division_size, (int, float)) and math.isfinite(division_size) \
+            and division_size > 0
+        if division_size is not None and not valid:
             raise ValueError(f'division_size must be a positive number of input pixels per '
                              f'cell, or None for a fixed grid; got {division_size!r}')
         if not (isinstance(base_stride, (int, float)) and base_stride > 0):

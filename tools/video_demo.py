@@ -291,13 +291,12 @@ def run_demo(args) -> dict:
     """Check the inputs, predict and draw, then write the outputs; returns a summary of
     what was written."""
     device = check_device(args.device or default_device())
-    source = open_frames(args.input)
+    source = even_frames(open_frames(args.input))
     gt = None
-    if args.gt:
+    if args.gt:  # checked before any work; an odd-sized GT is cropped as the frames are
         from mmsgnet.evaluation import load_gt_video
         gt = load_gt_video(args.gt, args.gt_video or source.name, source.num_frames,
-                           (source.height & ~1, source.width & ~1))
-    source = even_frames(source)
+                           (source.height, source.width))
     outputs = list(filter(None, (args.out, args.json)))
     created = [missing_folder(path) for path in outputs]
     try:

@@ -80,7 +80,8 @@ def idf1(frames: Sequence[IdentityFrame], iou_thr: float = 0.5) -> Dict[str, flo
                 IDFN=num_gt - idtp)
 
 
-def _rle_ious(gt: List[dict], pred: List[dict]) -> np.ndarray:
+def rle_ious(gt: List[dict], pred: List[dict]) -> np.ndarray:
+    """(G, P) mask IoUs of GT and predicted RLEs (as :func:`as_rle` gives them)."""
     if not gt or not pred:
         return np.zeros((len(gt), len(pred)))
     return np.asarray(mask_util.iou(pred, gt, [0] * len(gt))).T.reshape(len(gt), len(pred))
@@ -97,8 +98,8 @@ def video_identity_frames(gt_tracks: Sequence[Sequence[Optional[dict]]],
     for t in range(num_frames):
         gi = [i for i, s in enumerate(gt_tracks) if t < len(s) and s[t] is not None]
         pi = [i for i, s in enumerate(pred_tracks) if t < len(s) and s[t] is not None]
-        ious = _rle_ious([as_rle(gt_tracks[i][t]) for i in gi],
-                         [as_rle(pred_tracks[i][t]) for i in pi])
+        ious = rle_ious([as_rle(gt_tracks[i][t]) for i in gi],
+                        [as_rle(pred_tracks[i][t]) for i in pi])
         frames.append(IdentityFrame(gi, pi, ious))
     return frames
 

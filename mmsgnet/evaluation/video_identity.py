@@ -26,7 +26,7 @@ from mmsgnet.datasets.coco_format import encode_rle
 from mmsgnet.datasets.validation import (AnnotationFileError, detect_annotation_format,
                                          load_annotation_json, video_name)
 from mmsgnet.utils.errors import UserError
-from .identity import as_rle, video_identity_metrics
+from .identity import as_rle, rle_ious, video_identity_metrics
 from .ytvis_eval import evaluate_ytvis, to_rle
 from .ytvis_results import EncodedFrame, encode_frame, video_to_ytvis_results
 
@@ -194,28 +194,22 @@ def match_objects(gt_tracks: Sequence[Sequence[Optional[dict]]], pred_frames: Se
         list[ObjectMatch]: One per GT object present in at least one frame, in order.
     """
     frames = [f if isinstance(f, EncodedFrame) else encode_frame(f) for f in pred_frames]
-    matches = []
-    for track in gt_tracks:
-        if len(track) != len(frames):
-            raise ValueError(f'a GT track has {len(track)} frames, the prediction '
-                             f'{len(frames)}; give both for the same video')
-        ious, ids = [], []
-        for rle, frame in zip(track, frames):
-            if rle is None:
-                continue
-            if not frame.rles:
-                ious.append(0.0)
-                continue
-            iou = np.asarray(mask_util.iou([as_rle(r) for r in frame.rles], [as_rle(rle)],
-                                           [0])).reshape(-1)
-            ious.append(float(iou.max()))
-            covering = np.flatnonzero(iou >= iou_thr)
+    if any(len(track) != len(frames) for track in gt_tracks):
+        raise ValueError(f'GT tracks have {sorted({len(t) for t in gt_tracks})} frames, the '
+                         f'prediction {len(frames)}; give both for the same video')
+    ious = [[] for _ in gt_tracks]
+    ids = [[] for _ in gt_tracks]
+    for t, frame in enumerate(frames):  # one IoU matrix a frame: (present objects, masks)
+        present = [k for k, track in enumerate(gt_tracks) if track[t] is not None]
+        iou = rle_ious([as_rle(gt_tracks[k][t]) for k in present],
+                       [as_rle(r) for r in frame.rles])
+        scores = np.asarray(frame.scores)
+        for k, row in zip(present, iou):
+            ious[k].append(float(row.max()) if row.size else 0.0)
+            covering = np.flatnonzero(row >= iou_thr)
             if len(covering):
-                ids.append(int(frame.instances_id[covering[np.argmax(
-                    np.asarray(frame.scores)[covering])]]))
-        if ious:
-            matches.append(ObjectMatch(ious, ids))
-    return matches
+                ids[k].append(int(frame.instances_id[covering[np.argmax(scores[covering])]]))
+    return [ObjectMatch(i, d) for i, d in zip(ious, ids) if i]
 
 
 def video_identity_row(gt: GTVideo, pred_frames: Sequence,

@@ -34,7 +34,7 @@ def straight(start, end, num_frames):
 
 
 def scripted_video(paths, hidden=None, duplicate_of=None, embed_noise=0.0, similar=False,
-                   seed=0):
+                   seed=0, merged=None):
     """Per frame: the ``InstanceData`` of the detections and the GT (ids, visible masks).
 
     Args:
@@ -45,6 +45,10 @@ def scripted_video(paths, hidden=None, duplicate_of=None, embed_noise=0.0, simil
         embed_noise (float): Std of the per-frame noise of the embeddings.
         similar (bool): Near-identical appearance: every object's embedding is one vector
             plus 5% of its own.
+        merged (tuple): ``(back, front)``: in frames where both are visible and their boxes
+            overlap, the front object is detected as one box and mask over both (score 0.95,
+            the mean embedding) and the back object's visible part by a weaker detection
+            (score 0.3), as an undertrained model does.
     """
     hidden = hidden or {}
     rng = np.random.default_rng(seed)
@@ -78,6 +82,8 @@ def scripted_video(paths, hidden=None, duplicate_of=None, embed_noise=0.0, simil
                 point = np.floor(centre / STRIDE) * STRIDE + STRIDE / 2
                 embed = base[k] + embed_noise * rng.normal(size=16)
                 dets.append((m, box, score, label, point, embed))
+        if merged is not None:
+            dets = merge_detections(dets, gt_ids, *merged)
         instances = InstanceData(
             masks=torch.from_numpy(np.stack([d[0] for d in dets])),
             bboxes=torch.tensor([d[1] for d in dets], dtype=torch.float32),
@@ -88,6 +94,25 @@ def scripted_video(paths, hidden=None, duplicate_of=None, embed_noise=0.0, simil
             embeds=torch.tensor(np.stack([d[5] for d in dets]), dtype=torch.float32))
         frames.append((instances, gt_ids, np.stack(gt_masks)))
     return frames
+
+
+def merge_detections(dets, gt_ids, back, front):
+    """``scripted_video(merged=(back, front))`` of one frame's detections (one per object)."""
+    if back not in gt_ids or front not in gt_ids:
+        return dets
+    b, f = dets[gt_ids.index(back)], dets[gt_ids.index(front)]
+    if min(b[1][2], f[1][2]) <= max(b[1][0], f[1][0]) or \
+            min(b[1][3], f[1][3]) <= max(b[1][1], f[1][1]):
+        return dets  # apart
+    mask = b[0] | f[0]
+    ys, xs = np.nonzero(mask)
+    box = [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
+    centre = np.array([box[0] + box[2], box[1] + box[3]]) / 2
+    point = np.floor(centre / STRIDE) * STRIDE + STRIDE / 2
+    dets = list(dets)
+    dets[gt_ids.index(front)] = (mask, box, 0.95, f[3], point, (b[5] + f[5]) / 2)
+    dets[gt_ids.index(back)] = (b[0], b[1], 0.3, b[3], b[4], b[5])
+    return dets
 
 
 class ScriptedTrackHead(SipMaskTrackHead):
@@ -191,6 +216,48 @@ def test_tracker_keeps_ids_on_scripted_detections(scenario, tracker):
     assert idf1(identity)['IDF1'] == 1.0  # and no duplicate track is reported
 
 
+#: Crossing, and while the two overlap the model sees one box over both (the front one's
+#: detection) and a weaker one of the back object's visible part
+MERGED = dict(paths=CROSSING_FASTER, merged=(0, 1))
+
+
+def test_sgnet_tracker_keeps_ids_through_a_box_over_both_crossing_objects():
+    frames = scripted_video(**MERGED, embed_noise=0.3)
+    ids, identity = ids_of_objects(frames, run_tracker(SGNET_TRACKER, frames))
+    assert keeps_ids(ids), ids
+    assert id_switches(identity) == 0 and idf1(identity)['IDF1'] == 1.0
+    # without merge_size_thr the merge takes the back object's track and moves it
+    off = dict(SGNET_TRACKER, merge_size_thr=None)
+    ids, identity = ids_of_objects(frames, run_tracker(off, frames))
+    assert not keeps_ids(ids) and id_switches(identity) >= 3, ids
+
+
+def test_sipmask_vis_tracker_switches_less_through_a_box_over_both_crossing_objects():
+    """Near-identical embeddings, the mean one for the merge: the option keeps the object's
+    memory, 4 switches instead of 14 (the embedding still picks the merge for the back
+    object's track in one frame)."""
+    frames = scripted_video(**MERGED, similar=True, embed_noise=0.3)
+    switches = {}
+    for thr in (1.2, None):
+        _, identity = ids_of_objects(frames, run_tracker(
+            dict(SIPMASK_TRACKER, merge_size_thr=thr), frames))
+        switches[thr] = id_switches(identity)
+    assert switches[1.2] <= 4 < 10 <= switches[None], switches
+
+
+def test_merged_detections_contain_two_predicted_centres_and_are_larger():
+    from mmsgnet.models.trackers.duplicates import merged_detections
+    tracks = torch.tensor([[0., 0, 10, 10], [6, 0, 16, 10], [40, 40, 50, 50]])
+    boxes = torch.tensor([[0., 0, 16, 10],  # over tracks 0 and 1, 1.6x the area: a merge
+                          [2, 0, 13, 10],  # over both but 1.1x: an object's own box
+                          [0, 0, 10, 10],  # one centre
+                          [0, 0, 50, 50]])  # over all three
+    assert merged_detections(boxes, tracks, 1.2).tolist() == [True, False, False, True]
+    assert merged_detections(boxes, tracks, 1.0).tolist() == [True, True, False, True]
+    assert merged_detections(boxes, tracks, None).tolist() == [False] * 4
+    assert merged_detections(boxes, tracks[:1], 1.2).tolist() == [False] * 4
+
+
 def test_duplicates_are_lower_scored_copies_by_mask_then_box():
     from mmsgnet.models.trackers.duplicates import duplicate_mask
     masks = torch.zeros(3, 10, 10, dtype=torch.bool)
@@ -221,6 +288,8 @@ def test_one_to_one_assignment_gives_each_previous_object_one_detection():
 @pytest.mark.parametrize('cfg', [dict(type='CenternessTracker', motion='kalman'),
                                  dict(type='CenternessTracker', duplicate_iou_thr=0.0),
                                  dict(type='CenternessTracker', velocity_window=0),
+                                 dict(type='CenternessTracker', merge_size_thr=0.9),
+                                 dict(type='SipMaskVISTracker', merge_size_thr=0.5),
                                  dict(type='SipMaskVISTracker', duplicate_iou_thr=1.5)])
 def test_tracker_options_are_checked(cfg):
     with pytest.raises(ValueError, match='must be'):

@@ -19,6 +19,15 @@ What the paper leaves open is a named option (defaults: the paper's behaviour):
   frame cannot tell which way an object goes; with ``D ~ 0`` two objects crossing at similar
   speeds swap ids, with the track's displacement they do not.
 - The same movement carries an unmatched (occluded) track forward frame by frame.
+- ``merge_size_thr``: how a matched track's position is updated. The paper moves it to the
+  detection's ``o_t``. Where two objects overlap, an undertrained model can detect them as
+  one box over both (``merged_detections``: it contains the predicted centres of two or more
+  tracks and is larger than any of them). Its centre lies between the objects: remembered,
+  it pulls the track and its movement towards the other object just before they part, and
+  taken first (it often outscores the hidden object's own detection), it takes the nearest
+  track from that detection. With the option, such a detection is matched after the other
+  detections of the frame, and the track it takes keeps moving by its own movement (its
+  position, size and movement are not replaced by the merge).
 """
 from typing import List, Optional, Tuple
 
@@ -29,7 +38,7 @@ from torch import Tensor
 from mmdet.models.trackers import BaseTracker
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
-from .duplicates import duplicate_mask
+from .duplicates import duplicate_mask, merged_detections
 
 CENTER_MODES = ('centerness', 'box')
 MOTIONS = ('detection', 'track', 'mean')
@@ -64,6 +73,11 @@ class CenternessTracker(BaseTracker):
         velocity_window (int): The track's observed displacement is measured over its last
             ``velocity_window`` detections (1: the last two; more smooths the jumps of a
             partly occluded object's visible centre). Default 1.
+        merge_size_thr (float, optional): A detection whose box contains the predicted
+            centres of two or more tracks and whose area is at least this many times the
+            largest of their box areas is a merge: matched last, and its track is carried by
+            its own movement instead of moved to it (see above). Default None (off: every
+            detection moves its track, as in the paper).
 
     Expected fields of ``data_sample.pred_instances``: ``bboxes`` (N, 4), ``scores``,
     ``labels``, ``points`` (N, 2) centerness locations, ``movements`` (N, 2) ``D_t``, all in
@@ -80,6 +94,7 @@ class CenternessTracker(BaseTracker):
                  duplicate_iou_thr: Optional[float] = None,
                  motion: str = 'detection',
                  velocity_window: int = 1,
+                 merge_size_thr: Optional[float] = None,
                  **kwargs) -> None:
         if motion not in MOTIONS:
             raise ValueError(f'motion must be one of {MOTIONS}, got {motion!r}')
@@ -88,6 +103,8 @@ class CenternessTracker(BaseTracker):
         if duplicate_iou_thr is not None and not 0 < duplicate_iou_thr <= 1:
             raise ValueError('duplicate_iou_thr must be in (0, 1] or None (off), got '
                              f'{duplicate_iou_thr}')
+        if merge_size_thr is not None and merge_size_thr < 1:
+            raise ValueError(f'merge_size_thr must be >= 1 or None (off), got {merge_size_thr}')
         if center_mode not in CENTER_MODES:
             raise ValueError(f'center_mode must be one of {CENTER_MODES}, got {center_mode!r}')
         if num_frames_retain < 1:
@@ -101,6 +118,7 @@ class CenternessTracker(BaseTracker):
         self.duplicate_iou_thr = duplicate_iou_thr
         self.motion = motion
         self.velocity_window = velocity_window
+        self.merge_size_thr = merge_size_thr
 
     def centers(self, instances: InstanceData) -> Tensor:
         """The tracked position ``o`` of each detection, by ``center_mode``."""
@@ -132,10 +150,24 @@ class CenternessTracker(BaseTracker):
             labels.append(track['labels'][-1][0])
         return ids, torch.stack(positions), torch.stack(velocities), torch.stack(labels)
 
+    def predicted_boxes(self, frame_id: int) -> Tensor:
+        """(T, 4) the live tracks' boxes at ``frame_id`` (order of ``self.ids``): the last
+        position moved by the track's movement, the last size."""
+        boxes = []
+        for track_id in self.ids:
+            track = self.tracks[track_id]
+            gap = frame_id - int(track['frame_ids'][-1])
+            centre = track['centers'][-1][0] + gap * self._track_motion(track)
+            half = track['sizes'][-1][0] / 2
+            boxes.append(torch.cat([centre - half, centre + half]))
+        return torch.stack(boxes) if boxes else torch.zeros(0, 4)
+
     def match(self, centers: Tensor, movements: Tensor, bboxes: Tensor, scores: Tensor,
-              labels: Tensor, frame_id: int) -> Tuple[Tensor, Tensor]:
-        """Greedy matching; returns the id of every detection (new ids included) and which
-        detections are to be remembered (matched ones and new tracks)."""
+              labels: Tensor, frame_id: int,
+              merged: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        """Greedy matching (``merged`` detections last); returns the id of every detection
+        (new ids included) and which detections are to be remembered (matched ones and new
+        tracks)."""
         centers, movements = centers.detach().cpu().float(), movements.detach().cpu().float()
         bboxes, scores, labels = bboxes.detach().cpu(), scores.detach().cpu(), labels.cpu()
         ids = torch.full((len(centers), ), -1, dtype=torch.long)
@@ -156,7 +188,10 @@ class CenternessTracker(BaseTracker):
             if self.match_label:
                 dist[labels[:, None] != track_labels[None, :]] = float('inf')
             taken = torch.zeros(len(track_ids), dtype=torch.bool)
-            for i in torch.argsort(scores, descending=True).tolist():
+            order = torch.argsort(scores, descending=True).tolist()
+            if merged is not None:
+                order = [i for i in order if not merged[i]] + [i for i in order if merged[i]]
+            for i in order:
                 d = dist[i].masked_fill(taken, float('inf'))
                 j = int(torch.argmin(d)) if len(d) else -1
                 if j >= 0 and d[j] <= radius[i]:
@@ -180,6 +215,18 @@ class CenternessTracker(BaseTracker):
                 out[k] = (centers[k] - track['centers'][first][0]) / gap
         return out
 
+    def carry_merged_tracks(self, memory: dict, merged: Tensor, frame_id: int) -> None:
+        """In place: a track matched by a merged detection remembers its own predicted
+        position and its last size, movement and displacement instead of the merge's."""
+        for k in torch.where(merged)[0].tolist():
+            track = self.tracks.get(int(memory['ids'][k]))
+            if track is None:  # a merge that starts a track is all there is of it
+                continue
+            gap = frame_id - int(track['frame_ids'][-1])
+            memory['centers'][k] = track['centers'][-1][0] + gap * self._track_motion(track)
+            for key in ('sizes', 'movements', 'velocities'):
+                memory[key][k] = track[key][-1][0]
+
     def track(self, data_sample: DetDataSample, **kwargs) -> InstanceData:
         """Assign ids to the frame's detections and update the memo.
 
@@ -195,13 +242,17 @@ class CenternessTracker(BaseTracker):
         centers = self.centers(instances).detach().cpu().float()
         movements = instances.movements.detach().cpu().float() if 'movements' in instances \
             else torch.zeros_like(centers)
-        ids, keep = self.match(centers, movements, instances.bboxes, instances.scores,
-                               instances.labels, frame_id)
+        bboxes = instances.bboxes.detach().cpu().float()
+        merged = merged_detections(bboxes, self.predicted_boxes(frame_id), self.merge_size_thr)
+        ids, keep = self.match(centers, movements, bboxes, instances.scores, instances.labels,
+                               frame_id, merged)
         if keep.any():
-            velocities = self.velocities(ids[keep], centers[keep], movements[keep], frame_id)
-            self.update(ids=ids[keep], centers=centers[keep], movements=movements[keep],
-                        velocities=velocities, labels=instances.labels.cpu()[keep],
-                        frame_ids=frame_id)
+            memory = dict(ids=ids[keep], centers=centers[keep], movements=movements[keep],
+                          sizes=(bboxes[:, 2:] - bboxes[:, :2])[keep])
+            memory['velocities'] = self.velocities(memory['ids'], memory['centers'],
+                                                   memory['movements'], frame_id)
+            self.carry_merged_tracks(memory, merged[keep], frame_id)
+            self.update(**memory, labels=instances.labels.cpu()[keep], frame_ids=frame_id)
         else:
             self.pop_invalid_tracks(frame_id)
         result = instances.clone()

@@ -51,3 +51,27 @@ def duplicate_mask(instances: InstanceData, iou_thr: Optional[float]) -> Tensor:
         else:
             kept.append(i)
     return dup
+
+
+def merged_detections(bboxes: Tensor, track_boxes: Tensor, size_thr: Optional[float]) -> Tensor:
+    """Which detections look like one box over two or more tracked objects (bool (N, )).
+
+    Where objects overlap, an undertrained one-stage model can detect them as one box. Such a
+    detection contains the predicted box centres of two or more tracks and is larger than any
+    of them: its area is at least ``size_thr`` times the largest of their areas.
+
+    Args:
+        bboxes (Tensor): (N, 4) detection boxes.
+        track_boxes (Tensor): (T, 4) the tracks' boxes predicted for this frame.
+        size_thr (float, optional): The area ratio; None: no detection is a merge.
+    """
+    merged = torch.zeros(len(bboxes), dtype=torch.bool)
+    if size_thr is None or len(bboxes) == 0 or len(track_boxes) < 2:
+        return merged
+    boxes, tracks = bboxes.detach().cpu().float(), track_boxes.detach().cpu().float()
+    centres = (tracks[:, :2] + tracks[:, 2:]) / 2
+    inside = ((boxes[:, None, :2] <= centres[None]) & (centres[None] <= boxes[:, None, 2:])).all(-1)
+    areas = (tracks[:, 2:] - tracks[:, :2]).clamp(min=0).prod(-1)
+    largest = torch.where(inside, areas[None], torch.zeros_like(inside, dtype=areas.dtype)).amax(1)
+    own = (boxes[:, 2:] - boxes[:, :2]).clamp(min=0).prod(-1)
+    return (inside.sum(1) >= 2) & (own >= size_thr * largest)

@@ -16,6 +16,12 @@ Options (defaults: mmdet's behaviour):
   the object's observed per-frame box-centre displacement (times the frames since it was
   seen), not with the last box itself; at a crossing the last box of the other object
   overlaps more than one's own.
+- ``merge_size_thr``: where two objects overlap, an undertrained model can detect them as one
+  box over both (``merged_detections``: it contains the moved box centres of two or more
+  previous objects and is larger than any of them). Such a detection is assigned after the
+  others (with ``one_to_one``), and the object it takes keeps its memory (its last box moved
+  by its displacement, its embedding and displacement) instead of remembering the mixture,
+  which would draw it to the other object when they part.
 """
 from typing import List, Optional
 
@@ -26,7 +32,7 @@ from torch import Tensor
 from mmdet.models.trackers import MaskTrackRCNNTracker
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
-from .duplicates import duplicate_mask
+from .duplicates import duplicate_mask, merged_detections
 
 
 def _box_centers(boxes: Tensor) -> Tensor:
@@ -46,6 +52,10 @@ class SipMaskVISTracker(MaskTrackRCNNTracker):
             None (off).
         iou_motion (bool): Move each object's last box by its observed per-frame displacement
             before the IoU term. Default False.
+        merge_size_thr (float, optional): A detection that contains the moved box centres of
+            two or more previous objects and is at least this many times larger (area) than
+            the largest of them is a merge: assigned last (``one_to_one``), its object keeps
+            its memory. Default None (off).
         num_frames_retain (int): Frames an unmatched object is kept. Default 10.
     """
 
@@ -54,14 +64,19 @@ class SipMaskVISTracker(MaskTrackRCNNTracker):
                  one_to_one: bool = False,
                  duplicate_iou_thr: Optional[float] = None,
                  iou_motion: bool = False,
+                 merge_size_thr: Optional[float] = None,
                  **kwargs) -> None:
         if duplicate_iou_thr is not None and not 0 < duplicate_iou_thr <= 1:
             raise ValueError('duplicate_iou_thr must be in (0, 1] or None (off), got '
                              f'{duplicate_iou_thr}')
+        if merge_size_thr is not None and merge_size_thr < 1:
+            raise ValueError(f'merge_size_thr must be >= 1 or None (off), got {merge_size_thr}')
         super().__init__(match_weights=match_weights, **kwargs)
         self.one_to_one = one_to_one
         self.duplicate_iou_thr = duplicate_iou_thr
         self.iou_motion = iou_motion
+        self.merge_size_thr = merge_size_thr
+        self._merged: Optional[Tensor] = None  # of the frame being assigned
 
     def assign_ids(self, match_scores: Tensor):
         """Ids of the detections (-1: dropped) and their match scores."""
@@ -73,6 +88,9 @@ class SipMaskVISTracker(MaskTrackRCNNTracker):
         scores = match_scores.detach().cpu().clone()
         prev_ids = self.ids
         order = torch.argsort(scores.flatten(), descending=True).tolist()
+        if self._merged is not None:  # merges choose last
+            order = ([f for f in order if not self._merged[f // num_cols]] +
+                     [f for f in order if self._merged[f // num_cols]])
         det_done = torch.zeros(num_dets, dtype=torch.bool)
         col_done = torch.zeros(num_cols, dtype=torch.bool)
         new_dets: List[int] = []
@@ -92,10 +110,11 @@ class SipMaskVISTracker(MaskTrackRCNNTracker):
             self.num_tracks += 1
         return ids, best
 
-    def previous_boxes(self, frame_id: int) -> Tensor:
-        """The objects' last boxes, moved by their displacement if ``iou_motion``."""
+    def previous_boxes(self, frame_id: int, moved: Optional[bool] = None) -> Tensor:
+        """The objects' last boxes, moved by their displacement if ``iou_motion`` (or
+        ``moved``)."""
         boxes = self.get('bboxes')
-        if not self.iou_motion:
+        if not (self.iou_motion if moved is None else moved):
             return boxes
         moved = []
         for track_id, box in zip(self.ids, boxes):
@@ -104,6 +123,19 @@ class SipMaskVISTracker(MaskTrackRCNNTracker):
             shift = track['velocities'][-1][0].to(box) * gap
             moved.append(box + shift.repeat(2))
         return torch.stack(moved)
+
+    def keep_merged_memory(self, memory: dict, merged: Tensor, frame_id: int) -> None:
+        """In place: an object taken by a merged detection remembers its last box moved by
+        its displacement, its embedding and displacement instead of the merge's."""
+        for k in torch.where(merged.cpu())[0].tolist():
+            track = self.tracks.get(int(memory['ids'][k]))
+            if track is None:
+                continue
+            gap = frame_id - int(track['frame_ids'][-1])
+            velocity = track['velocities'][-1][0]
+            memory['velocities'][k] = velocity
+            memory['bboxes'][k] = track['bboxes'][-1][0] + (velocity * gap).repeat(2)
+            memory['roi_feats'][k] = track['roi_feats'][-1][0]
 
     def velocities(self, ids: Tensor, bboxes: Tensor, frame_id: int) -> Tensor:
         """Observed per-frame box-centre displacement of each detection's track (0: new)."""
@@ -134,6 +166,7 @@ class SipMaskVISTracker(MaskTrackRCNNTracker):
             net_bboxes = net_bboxes * net_bboxes.new_tensor(
                 metainfo['scale_factor']).repeat((1, 2))
         roi_feats, _ = model.track_head.extract_roi_feats(feats, [net_bboxes])
+        merged = torch.zeros(len(bboxes), dtype=torch.bool)
         if self.empty:
             ids = torch.arange(self.num_tracks, self.num_tracks + len(bboxes),
                                dtype=torch.long, device=bboxes.device)
@@ -143,15 +176,23 @@ class SipMaskVISTracker(MaskTrackRCNNTracker):
             match_scores = self.get_match_score(bboxes, labels, scores,
                                                 self.previous_boxes(frame_id),
                                                 self.get('labels'), similarity_logits)
-            ids, _ = self.assign_ids(match_scores)
+            merged = merged_detections(bboxes, self.previous_boxes(frame_id, moved=True),
+                                       self.merge_size_thr)
+            self._merged = merged if merged.any() else None
+            try:
+                ids, _ = self.assign_ids(match_scores)
+            finally:
+                self._merged = None
             ids = ids.to(bboxes.device)
         valid = ids > -1
         ids, roi_feats = ids[valid], roi_feats[valid]
         instances = instances[valid]
         velocities = self.velocities(ids, instances.bboxes, frame_id)
-        self.update(ids=ids, bboxes=instances.bboxes, labels=instances.labels,
-                    scores=instances.scores, masks=instances.masks, roi_feats=roi_feats,
-                    velocities=velocities.to(instances.bboxes.device), frame_ids=frame_id)
+        memory = dict(ids=ids, bboxes=instances.bboxes.clone(), roi_feats=roi_feats.clone(),
+                      velocities=velocities.to(instances.bboxes.device))
+        self.keep_merged_memory(memory, merged[valid.cpu()], frame_id)
+        self.update(**memory, labels=instances.labels, scores=instances.scores,
+                    masks=instances.masks, frame_ids=frame_id)
         result = InstanceData()
         result.bboxes, result.masks = instances.bboxes, instances.masks
         result.labels, result.scores = instances.labels, instances.scores

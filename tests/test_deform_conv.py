@@ -131,6 +131,28 @@ def test_impl_choice_and_named_errors():
         layer(x, offset[:, :18])
 
 
+def test_environment_overrides_what_auto_resolves_to(monkeypatch):
+    from mmsgnet.models.layers import deform_conv
+    calls = []
+    monkeypatch.setattr(deform_conv, 'deform_conv2d_torch',
+                        lambda *args, **kwargs: calls.append('torch') or torch.zeros(1))
+    layer = DeformConv2dFast(8, 8, 3, padding=1)
+    x, offset = torch.randn(1, 8, 6, 6), torch.randn(1, 18, 6, 6)
+    monkeypatch.setenv('MMSGNET_DEFORM_IMPL', 'mmcv')
+    torch.testing.assert_close(layer(x, offset), DeformConv2d.forward(layer, x, offset))
+    assert calls == []  # mmcv's op ran
+    monkeypatch.setenv('MMSGNET_DEFORM_IMPL', 'torch')
+    layer(x, offset)
+    assert calls == ['torch']
+    layer.impl = 'mmcv'  # an explicit impl wins
+    torch.testing.assert_close(layer(x, offset), DeformConv2d.forward(layer, x, offset))
+    assert calls == ['torch']
+    monkeypatch.setenv('MMSGNET_DEFORM_IMPL', 'cuda')
+    layer.impl = 'auto'
+    with pytest.raises(ValueError, match="MMSGNET_DEFORM_IMPL must be 'mmcv' or 'torch'"):
+        layer(x, offset)
+
+
 def test_state_dict_is_mmcvs_and_loads_across_impls():
     ours, ref = _pair_of_layers(8, 4, 1, 1, 1, 2)
     assert list(ours.state_dict()) == list(ref.state_dict()) == ['weight']

@@ -14,7 +14,10 @@ bilinear interpolation with zero padding outside the map. Two implementations co
   so memory stays bounded for large maps.
 
 ``impl='auto'`` (the default) runs mmcv's op on CUDA tensors and the PyTorch path on CPU, where
-it is several times faster than mmcv's CPU kernel (README "Deformable convolution").
+it is several times faster than mmcv's CPU kernel (README "Deformable convolution"). The
+environment variable ``MMSGNET_DEFORM_IMPL`` ('mmcv' or 'torch') overrides what 'auto' resolves
+to in every layer of the process and its children (to time a whole run, e.g. the test suite,
+with either implementation without editing configs).
 
 The bilinear convention is mmcv's exactly: a point with ``-1 < y < H`` and ``-1 < x < W`` is
 interpolated from its four neighbours, neighbours outside the map counting as zero; a point
@@ -27,6 +30,7 @@ The layers subclass mmcv's :class:`~mmcv.ops.DeformConv2d` / :class:`~mmcv.ops.D
 and add no parameters (except ``bias`` when asked for), so their state dicts are mmcv's: a
 checkpoint saved with one implementation loads into the other, and converters are unchanged.
 """
+import os
 from typing import Tuple, Union
 
 import torch
@@ -62,10 +66,26 @@ def check_deform_impl(impl: str) -> str:
     return impl
 
 
+DEFORM_IMPL_ENV = 'MMSGNET_DEFORM_IMPL'
+
+
+def auto_override() -> Union[str, None]:
+    """What ``MMSGNET_DEFORM_IMPL`` makes 'auto' resolve to (None when unset or empty)."""
+    value = os.environ.get(DEFORM_IMPL_ENV, '')
+    if value and value not in ('mmcv', 'torch'):
+        raise ValueError(f"{DEFORM_IMPL_ENV} must be 'mmcv' or 'torch' (or unset), got "
+                         f'{value!r}')
+    return value or None
+
+
 def resolve_deform_impl(impl: str, x: Tensor, groups: int = 1) -> str:
     """The implementation that runs for ``x``: 'mmcv' or 'torch' ('auto': mmcv on CUDA
-    tensors and for grouped convs, which the PyTorch path does not support)."""
+    tensors and for grouped convs, which the PyTorch path does not support, unless
+    ``MMSGNET_DEFORM_IMPL`` names one)."""
     if impl == 'auto':
+        override = auto_override()
+        if override == 'mmcv' or (override == 'torch' and groups == 1):
+            return override
         return 'mmcv' if x.is_cuda or groups != 1 else 'torch'
     return impl
 

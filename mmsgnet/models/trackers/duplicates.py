@@ -1,11 +1,13 @@
-"""Duplicate detections of one object in a frame, found before association.
+"""Duplicate detections of one object, and merged detections of several, found before
+association.
 
 A one-stage detector's class-wise NMS can leave an object detected twice, under two classes.
 Left to the tracker, the weaker copy starts a track of its own and later takes the object's
 detection (SG-Net, nearest track) or competes for its track (SipMask-VIS); both trackers can
 suppress such copies first: a detection whose mask IoU (box IoU where there are no masks)
 with a higher-scored detection of the frame is at least a threshold is a duplicate -- a
-cross-class mask NMS applied before tracking (the papers leave it open).
+cross-class mask NMS applied before tracking (the papers leave it open). The converse, one
+box over two overlapping tracked objects, is :func:`merged_detections`.
 """
 from typing import Optional
 

@@ -135,6 +135,11 @@ class CenternessTracker(BaseTracker):
             return observed
         return (predicted + observed) / 2
 
+    def _predicted_center(self, track, frame_id: int) -> Tensor:
+        """A track's position at ``frame_id``: its last one moved by its movement."""
+        gap = frame_id - int(track['frame_ids'][-1])
+        return track['centers'][-1][0] + gap * self._track_motion(track)
+
     def _track_positions(self, frame_id: int):
         """Ids, positions at ``frame_id - 1`` (extrapolated by the track's movement),
         observed movements and labels of the live tracks."""
@@ -144,8 +149,7 @@ class CenternessTracker(BaseTracker):
         positions, velocities, labels = [], [], []
         for track_id in ids:
             track = self.tracks[track_id]
-            gap = frame_id - 1 - int(track['frame_ids'][-1])
-            positions.append(track['centers'][-1][0] + gap * self._track_motion(track))
+            positions.append(self._predicted_center(track, frame_id - 1))
             velocities.append(track['velocities'][-1][0])
             labels.append(track['labels'][-1][0])
         return ids, torch.stack(positions), torch.stack(velocities), torch.stack(labels)
@@ -156,8 +160,7 @@ class CenternessTracker(BaseTracker):
         boxes = []
         for track_id in self.ids:
             track = self.tracks[track_id]
-            gap = frame_id - int(track['frame_ids'][-1])
-            centre = track['centers'][-1][0] + gap * self._track_motion(track)
+            centre = self._predicted_center(track, frame_id)
             half = track['sizes'][-1][0] / 2
             boxes.append(torch.cat([centre - half, centre + half]))
         return torch.stack(boxes) if boxes else torch.zeros(0, 4)
@@ -222,8 +225,7 @@ class CenternessTracker(BaseTracker):
             track = self.tracks.get(int(memory['ids'][k]))
             if track is None:  # a merge that starts a track is all there is of it
                 continue
-            gap = frame_id - int(track['frame_ids'][-1])
-            memory['centers'][k] = track['centers'][-1][0] + gap * self._track_motion(track)
+            memory['centers'][k] = self._predicted_center(track, frame_id)
             for key in ('sizes', 'movements', 'velocities'):
                 memory[key][k] = track[key][-1][0]
 
@@ -243,9 +245,12 @@ class CenternessTracker(BaseTracker):
         movements = instances.movements.detach().cpu().float() if 'movements' in instances \
             else torch.zeros_like(centers)
         bboxes = instances.bboxes.detach().cpu().float()
-        merged = merged_detections(bboxes, self.predicted_boxes(frame_id), self.merge_size_thr)
+        merged = torch.zeros(len(bboxes), dtype=torch.bool)
+        if self.merge_size_thr is not None:
+            merged = merged_detections(bboxes, self.predicted_boxes(frame_id),
+                                       self.merge_size_thr)
         ids, keep = self.match(centers, movements, bboxes, instances.scores, instances.labels,
-                               frame_id, merged)
+                               frame_id, merged if merged.any() else None)
         if keep.any():
             memory = dict(ids=ids[keep], centers=centers[keep], movements=movements[keep],
                           sizes=(bboxes[:, 2:] - bboxes[:, :2])[keep])

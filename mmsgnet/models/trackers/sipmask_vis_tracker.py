@@ -76,10 +76,10 @@ class SipMaskVISTracker(MaskTrackRCNNTracker):
         self.duplicate_iou_thr = duplicate_iou_thr
         self.iou_motion = iou_motion
         self.merge_size_thr = merge_size_thr
-        self._merged: Optional[Tensor] = None  # of the frame being assigned
 
-    def assign_ids(self, match_scores: Tensor):
-        """Ids of the detections (-1: dropped) and their match scores."""
+    def assign_ids(self, match_scores: Tensor, last: Optional[Tensor] = None):
+        """Ids of the detections (-1: dropped) and their match scores; with ``one_to_one``
+        the detections flagged in ``last`` (merges) choose after the others."""
         if not self.one_to_one:
             return super().assign_ids(match_scores)
         num_dets, num_cols = match_scores.shape
@@ -88,9 +88,9 @@ class SipMaskVISTracker(MaskTrackRCNNTracker):
         scores = match_scores.detach().cpu().clone()
         prev_ids = self.ids
         order = torch.argsort(scores.flatten(), descending=True).tolist()
-        if self._merged is not None:  # merges choose last
-            order = ([f for f in order if not self._merged[f // num_cols]] +
-                     [f for f in order if self._merged[f // num_cols]])
+        if last is not None:
+            order = ([f for f in order if not last[f // num_cols]] +
+                     [f for f in order if last[f // num_cols]])
         det_done = torch.zeros(num_dets, dtype=torch.bool)
         col_done = torch.zeros(num_cols, dtype=torch.bool)
         new_dets: List[int] = []
@@ -110,31 +110,33 @@ class SipMaskVISTracker(MaskTrackRCNNTracker):
             self.num_tracks += 1
         return ids, best
 
-    def previous_boxes(self, frame_id: int, moved: Optional[bool] = None) -> Tensor:
-        """The objects' last boxes, moved by their displacement if ``iou_motion`` (or
-        ``moved``)."""
-        boxes = self.get('bboxes')
-        if not (self.iou_motion if moved is None else moved):
-            return boxes
+    def previous_boxes(self, frame_id: int) -> Tensor:
+        """The objects' last boxes, moved by their displacement if ``iou_motion``."""
+        return self.moved_boxes(frame_id) if self.iou_motion else self.get('bboxes')
+
+    def moved_boxes(self, frame_id: int) -> Tensor:
+        """The objects' last boxes (order of ``self.ids``) moved by their observed per-frame
+        displacement times the frames since they were seen."""
         moved = []
-        for track_id, box in zip(self.ids, boxes):
+        for track_id, box in zip(self.ids, self.get('bboxes')):
             track = self.tracks[track_id]
             gap = frame_id - int(track['frame_ids'][-1])
             shift = track['velocities'][-1][0].to(box) * gap
             moved.append(box + shift.repeat(2))
         return torch.stack(moved)
 
-    def keep_merged_memory(self, memory: dict, merged: Tensor, frame_id: int) -> None:
-        """In place: an object taken by a merged detection remembers its last box moved by
-        its displacement, its embedding and displacement instead of the merge's."""
+    def keep_merged_memory(self, memory: dict, merged: Tensor, moved: Tensor) -> None:
+        """In place: an object taken by a merged detection remembers its moved last box
+        (``moved``, order of ``self.ids``), its embedding and displacement instead of the
+        merge's."""
+        rows = {track_id: j for j, track_id in enumerate(self.ids)}
         for k in torch.where(merged.cpu())[0].tolist():
-            track = self.tracks.get(int(memory['ids'][k]))
-            if track is None:
+            track_id = int(memory['ids'][k])
+            if track_id not in rows:  # a merge that starts a track is all there is of it
                 continue
-            gap = frame_id - int(track['frame_ids'][-1])
-            velocity = track['velocities'][-1][0]
-            memory['velocities'][k] = velocity
-            memory['bboxes'][k] = track['bboxes'][-1][0] + (velocity * gap).repeat(2)
+            track = self.tracks[track_id]
+            memory['bboxes'][k] = moved[rows[track_id]]
+            memory['velocities'][k] = track['velocities'][-1][0]
             memory['roi_feats'][k] = track['roi_feats'][-1][0]
 
     def velocities(self, ids: Tensor, bboxes: Tensor, frame_id: int) -> Tensor:
@@ -166,23 +168,21 @@ class SipMaskVISTracker(MaskTrackRCNNTracker):
             net_bboxes = net_bboxes * net_bboxes.new_tensor(
                 metainfo['scale_factor']).repeat((1, 2))
         roi_feats, _ = model.track_head.extract_roi_feats(feats, [net_bboxes])
-        merged = torch.zeros(len(bboxes), dtype=torch.bool)
+        merged, moved = torch.zeros(len(bboxes), dtype=torch.bool), None
         if self.empty:
             ids = torch.arange(self.num_tracks, self.num_tracks + len(bboxes),
                                dtype=torch.long, device=bboxes.device)
             self.num_tracks += len(bboxes)
         else:
+            if self.iou_motion or self.merge_size_thr is not None:
+                moved = self.moved_boxes(frame_id)
             similarity_logits = model.track_head.predict(roi_feats, self.get('roi_feats'))
-            match_scores = self.get_match_score(bboxes, labels, scores,
-                                                self.previous_boxes(frame_id),
-                                                self.get('labels'), similarity_logits)
-            merged = merged_detections(bboxes, self.previous_boxes(frame_id, moved=True),
-                                       self.merge_size_thr)
-            self._merged = merged if merged.any() else None
-            try:
-                ids, _ = self.assign_ids(match_scores)
-            finally:
-                self._merged = None
+            match_scores = self.get_match_score(
+                bboxes, labels, scores, moved if self.iou_motion else self.get('bboxes'),
+                self.get('labels'), similarity_logits)
+            if self.merge_size_thr is not None:
+                merged = merged_detections(bboxes, moved, self.merge_size_thr)
+            ids, _ = self.assign_ids(match_scores, last=merged if merged.any() else None)
             ids = ids.to(bboxes.device)
         valid = ids > -1
         ids, roi_feats = ids[valid], roi_feats[valid]
@@ -190,7 +190,8 @@ class SipMaskVISTracker(MaskTrackRCNNTracker):
         velocities = self.velocities(ids, instances.bboxes, frame_id)
         memory = dict(ids=ids, bboxes=instances.bboxes.clone(), roi_feats=roi_feats.clone(),
                       velocities=velocities.to(instances.bboxes.device))
-        self.keep_merged_memory(memory, merged[valid.cpu()], frame_id)
+        if merged.any():
+            self.keep_merged_memory(memory, merged[valid.cpu()], moved)
         self.update(**memory, labels=instances.labels, scores=instances.scores,
                     masks=instances.masks, frame_ids=frame_id)
         result = InstanceData()

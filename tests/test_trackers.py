@@ -34,7 +34,7 @@ def straight(start, end, num_frames):
 
 
 def scripted_video(paths, hidden=None, duplicate_of=None, embed_noise=0.0, similar=False,
-                   seed=0, merged=None):
+                   seed=0, merged=None, movement_of=None):
     """Per frame: the ``InstanceData`` of the detections and the GT (ids, visible masks).
 
     Args:
@@ -49,6 +49,8 @@ def scripted_video(paths, hidden=None, duplicate_of=None, embed_noise=0.0, simil
             overlap, the front object is detected as one box and mask over both (score 0.95,
             the mean embedding) and the back object's visible part by a weaker detection
             (score 0.3), as an undertrained model does.
+        movement_of (dict): Object -> the predicted movement ``D`` of its detections (0
+            otherwise).
     """
     hidden = hidden or {}
     rng = np.random.default_rng(seed)
@@ -81,7 +83,8 @@ def scripted_video(paths, hidden=None, duplicate_of=None, embed_noise=0.0, simil
                 centre = np.array([box[0] + box[2], box[1] + box[3]]) / 2
                 point = np.floor(centre / STRIDE) * STRIDE + STRIDE / 2
                 embed = base[k] + embed_noise * rng.normal(size=16)
-                dets.append((m, box, score, label, point, embed))
+                dets.append((m, box, score, label, point, embed,
+                             (movement_of or {}).get(k, (0.0, 0.0))))
         if merged is not None:
             dets = merge_detections(dets, gt_ids, *merged)
         instances = InstanceData(
@@ -90,7 +93,7 @@ def scripted_video(paths, hidden=None, duplicate_of=None, embed_noise=0.0, simil
             scores=torch.tensor([d[2] for d in dets], dtype=torch.float32),
             labels=torch.tensor([d[3] for d in dets]),
             points=torch.tensor(np.stack([d[4] for d in dets]), dtype=torch.float32),
-            movements=torch.zeros(len(dets), 2),
+            movements=torch.tensor([d[6] for d in dets], dtype=torch.float32),
             embeds=torch.tensor(np.stack([d[5] for d in dets]), dtype=torch.float32))
         frames.append((instances, gt_ids, np.stack(gt_masks)))
     return frames
@@ -110,8 +113,8 @@ def merge_detections(dets, gt_ids, back, front):
     centre = np.array([box[0] + box[2], box[1] + box[3]]) / 2
     point = np.floor(centre / STRIDE) * STRIDE + STRIDE / 2
     dets = list(dets)
-    dets[gt_ids.index(front)] = (mask, box, 0.95, f[3], point, (b[5] + f[5]) / 2)
-    dets[gt_ids.index(back)] = (b[0], b[1], 0.3, b[3], b[4], b[5])
+    dets[gt_ids.index(front)] = (mask, box, 0.95, f[3], point, (b[5] + f[5]) / 2, f[6])
+    dets[gt_ids.index(back)] = (b[0], b[1], 0.3, b[3], b[4], b[5], b[6])
     return dets
 
 
@@ -245,6 +248,36 @@ def test_sipmask_vis_tracker_switches_less_through_a_box_over_both_crossing_obje
     assert switches[1.2] <= 4 < 10 <= switches[None], switches
 
 
+@pytest.mark.parametrize('new_track_velocity', ['zero', 'detection'])
+def test_sgnet_tracker_keeps_a_standing_object_whose_predicted_movement_is_wrong(
+        new_track_velocity):
+    """The object standing by the border is predicted to move 50 px a frame (what a trained
+    small SG-Net predicts there). With its first movement taken from ``D`` it misses its
+    track in every frame and takes a new id each time; assumed still, it keeps its id."""
+    frames = scripted_video(CROSSING_EQUAL, movement_of={2: (50.0, 0.0)})
+    outputs = run_tracker(dict(SGNET_TRACKER, new_track_velocity=new_track_velocity), frames)
+    ids, identity = ids_of_objects(frames, outputs)
+    assert ids[0] == [ids[0][0]] * N and ids[1] == [ids[1][0]] * N, ids  # the crossing pair
+    if new_track_velocity == 'zero':
+        assert keeps_ids(ids) and id_switches(identity) == 0, ids
+    else:
+        assert len(set(ids[2])) == N, ids  # a new id in every frame
+
+
+@pytest.mark.parametrize('match_order', ['distance', 'score'])
+def test_match_order_when_an_object_comes_out_from_behind_another(match_order):
+    """Object 0 starts hidden behind object 1, which stands still, and comes out to the
+    left, 8 px a frame, detected with the higher score. In frame 1 its visible strip is
+    within its radius of object 1's track: by score it takes that track first (and object 1
+    a new id); by distance object 1's own detection, at distance 0, keeps it."""
+    frames = scripted_video([straight((80, 64), (80 - 8 * (N - 1), 64), N), [(80, 64)] * N])
+    assert frames[0][1] == [1] and frames[1][1] == [0, 1]  # hidden at first, then out
+    outputs = run_tracker(dict(SGNET_TRACKER, match_order=match_order), frames)
+    ids, _ = ids_of_objects(frames, outputs)
+    assert keeps_ids({k: [i for i in v if i is not None] for k, v in ids.items()}) is \
+        (match_order == 'distance'), ids
+
+
 def test_merged_detections_contain_two_predicted_centres_and_are_larger():
     from mmsgnet.models.trackers.duplicates import merged_detections
     tracks = torch.tensor([[0., 0, 10, 10], [6, 0, 16, 10], [40, 40, 50, 50]])
@@ -288,6 +321,8 @@ def test_one_to_one_assignment_gives_each_previous_object_one_detection():
 @pytest.mark.parametrize('cfg', [dict(type='CenternessTracker', motion='kalman'),
                                  dict(type='CenternessTracker', duplicate_iou_thr=0.0),
                                  dict(type='CenternessTracker', velocity_window=0),
+                                 dict(type='CenternessTracker', new_track_velocity='kalman'),
+                                 dict(type='CenternessTracker', match_order='iou'),
                                  dict(type='CenternessTracker', merge_size_thr=0.9),
                                  dict(type='SipMaskVISTracker', merge_size_thr=0.5),
                                  dict(type='SipMaskVISTracker', duplicate_iou_thr=1.5)])

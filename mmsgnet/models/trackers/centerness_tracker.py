@@ -19,6 +19,16 @@ What the paper leaves open is a named option (defaults: the paper's behaviour):
   frame cannot tell which way an object goes; with ``D ~ 0`` two objects crossing at similar
   speeds swap ids, with the track's displacement they do not.
 - The same movement carries an unmatched (occluded) track forward frame by frame.
+- ``new_track_velocity``: a track seen once has no displacement of its own yet; with
+  ``motion='track'`` or ``'mean'`` its first movement is its detection's ``D``
+  ('detection') or zero ('zero': standing still until its second detection). ``D`` is
+  predicted from one frame: a trained small model gives an object standing by the image border
+  the movement of the objects that leave through it (50 px a frame), and then that object
+  misses its track in every frame and takes a new id each time.
+- ``match_order``: the paper's matching is greedy without saying in which order: detections
+  by descending score, each taking its nearest free track ('score'), or all pairs within the
+  radius by ascending distance ('distance'). By score, an object coming out from behind
+  another, detected with the higher score, can take the track of the one that hid it.
 - ``merge_size_thr``: how a matched track's position is updated. The paper moves it to the
   detection's ``o_t``. Where two objects overlap, an undertrained model can detect them as
   one box over both (``merged_detections``: it contains the predicted centres of two or more
@@ -42,6 +52,8 @@ from .duplicates import duplicate_mask, merged_detections
 
 CENTER_MODES = ('centerness', 'box')
 MOTIONS = ('detection', 'track', 'mean')
+NEW_TRACK_VELOCITIES = ('detection', 'zero')
+MATCH_ORDERS = ('score', 'distance')
 
 
 @MODELS.register_module()
@@ -68,8 +80,9 @@ class CenternessTracker(BaseTracker):
             None (off, as in the paper).
         motion (str): The movement ``m`` in the matching distance
             ``|o_t - m - p_{t-1}|``: 'detection' (``D_t``, the paper), 'track' (the track's
-            observed per-frame displacement, ``D`` of its first detection while it has one),
-            'mean' (their mean). It also extrapolates unmatched tracks. Default 'detection'.
+            observed per-frame displacement; while it has one detection, see
+            ``new_track_velocity``), 'mean' (their mean). It also extrapolates unmatched
+            tracks. Default 'detection'.
         velocity_window (int): The track's observed displacement is measured over its last
             ``velocity_window`` detections (1: the last two; more smooths the jumps of a
             partly occluded object's visible centre). Default 1.
@@ -78,6 +91,10 @@ class CenternessTracker(BaseTracker):
             largest of their box areas is a merge: matched last, and its track is carried by
             its own movement instead of moved to it (see above). Default None (off: every
             detection moves its track, as in the paper).
+        new_track_velocity (str): The observed displacement of a track seen once:
+            'detection' (its ``D``, default) or 'zero' (see above). Only used by ``motion``
+            'track' and 'mean'.
+        match_order (str): 'score' (default) or 'distance' (see above).
 
     Expected fields of ``data_sample.pred_instances``: ``bboxes`` (N, 4), ``scores``,
     ``labels``, ``points`` (N, 2) centerness locations, ``movements`` (N, 2) ``D_t``, all in
@@ -95,9 +112,16 @@ class CenternessTracker(BaseTracker):
                  motion: str = 'detection',
                  velocity_window: int = 1,
                  merge_size_thr: Optional[float] = None,
+                 new_track_velocity: str = 'detection',
+                 match_order: str = 'score',
                  **kwargs) -> None:
         if motion not in MOTIONS:
             raise ValueError(f'motion must be one of {MOTIONS}, got {motion!r}')
+        if new_track_velocity not in NEW_TRACK_VELOCITIES:
+            raise ValueError(f'new_track_velocity must be one of {NEW_TRACK_VELOCITIES}, got '
+                             f'{new_track_velocity!r}')
+        if match_order not in MATCH_ORDERS:
+            raise ValueError(f'match_order must be one of {MATCH_ORDERS}, got {match_order!r}')
         if velocity_window < 1:
             raise ValueError(f'velocity_window must be >= 1, got {velocity_window}')
         if duplicate_iou_thr is not None and not 0 < duplicate_iou_thr <= 1:
@@ -119,6 +143,8 @@ class CenternessTracker(BaseTracker):
         self.motion = motion
         self.velocity_window = velocity_window
         self.merge_size_thr = merge_size_thr
+        self.new_track_velocity = new_track_velocity
+        self.match_order = match_order
 
     def centers(self, instances: InstanceData) -> Tensor:
         """The tracked position ``o`` of each detection, by ``center_mode``."""
@@ -192,24 +218,41 @@ class CenternessTracker(BaseTracker):
                 dist[labels[:, None] != track_labels[None, :]] = float('inf')
             taken = torch.zeros(len(track_ids), dtype=torch.bool)
             order = torch.argsort(scores, descending=True).tolist()
-            if merged is not None:
-                order = [i for i in order if not merged[i]] + [i for i in order if merged[i]]
-            for i in order:
-                d = dist[i].masked_fill(taken, float('inf'))
-                j = int(torch.argmin(d)) if len(d) else -1
-                if j >= 0 and d[j] <= radius[i]:
-                    ids[i] = track_ids[j]
-                    taken[j] = True
+            groups = [order] if merged is None else [[i for i in order if not merged[i]],
+                                                     [i for i in order if merged[i]]]
+            for group in groups:
+                for i, j in self._pairs(dist, radius, group, taken):
+                    if ids[i] < 0 and not taken[j]:
+                        ids[i] = track_ids[j]
+                        taken[j] = True
         new = ids < 0
         keep = ~new | (scores >= self.init_score_thr)
         ids[new] = torch.arange(self.num_tracks, self.num_tracks + int(new.sum()))
         self.num_tracks += int(new.sum())
         return ids, keep
 
+    def _pairs(self, dist: Tensor, radius: Tensor, group: List[int], taken: Tensor):
+        """The (detection, track) pairs within the radius to try, in ``match_order``:
+        each detection of ``group`` (by descending score) with its nearest track not
+        ``taken`` ('score'), or all pairs by ascending distance ('distance'). Lazy: the
+        caller marks a track taken before the next pair is drawn."""
+        if self.match_order == 'distance':
+            pairs = [(float(dist[i, j]), i, j) for i in group for j in range(dist.shape[1])
+                     if dist[i, j] <= radius[i]]
+            yield from ((i, j) for _, i, j in sorted(pairs))
+            return
+        for i in group:
+            d = dist[i].masked_fill(taken, float('inf'))
+            j = int(torch.argmin(d))
+            if d[j] <= radius[i]:
+                yield i, j
+
     def velocities(self, ids: Tensor, centers: Tensor, movements: Tensor,
                    frame_id: int) -> Tensor:
-        """Observed per-frame displacement of each detection's track, ``D`` for a new one."""
-        out = movements.clone()
+        """Observed per-frame displacement of each detection's track; for a new one ``D`` or
+        zero (``new_track_velocity``)."""
+        out = movements.clone() if self.new_track_velocity == 'detection' else \
+            torch.zeros_like(movements)
         for k, track_id in enumerate(ids.tolist()):
             track = self.tracks.get(track_id)
             if track is not None:

@@ -237,9 +237,9 @@ class CenternessTracker(BaseTracker):
         ``taken`` ('score'), or all pairs by ascending distance ('distance'). Lazy: the
         caller marks a track taken before the next pair is drawn."""
         if self.match_order == 'distance':
-            pairs = [(float(dist[i, j]), i, j) for i in group for j in range(dist.shape[1])
-                     if dist[i, j] <= radius[i]]
-            yield from ((i, j) for _, i, j in sorted(pairs))
+            pairs = [(float(dist[i, j]), rank, i, j) for rank, i in enumerate(group)
+                     for j in range(dist.shape[1]) if dist[i, j] <= radius[i]]
+            yield from ((i, j) for _, _, i, j in sorted(pairs))  # ties: the higher score
             return
         for i in group:
             d = dist[i].masked_fill(taken, float('inf'))

@@ -126,14 +126,17 @@ def test_load_from_an_image_sipmask_checkpoint_initialises_the_detector(tmp_path
     from mmengine.config import Config
     from mmengine.runner import load_checkpoint
     init_default_scope('mmdet')
+    vis_cfg = Config.fromfile(
+        osp.join(ROOT, 'configs', 'sipmask_vis', 'sipmask-vis_r18_fpn_generated-ytvis.py'))
     image_cfg = Config.fromfile(
         osp.join(ROOT, 'configs', 'sipmask', 'sipmask_r18_fpn_gn-head_generated-coco.py'))
+    # the image model with the video config's (half-width) backbone and neck
+    image_cfg.model.backbone = vis_cfg.model.detector.backbone
+    image_cfg.model.neck.in_channels = vis_cfg.model.detector.neck.in_channels
     image_model = MODELS.build(image_cfg.model)
     ckpt = tmp_path / 'sipmask_coco.pth'
     torch.save({'state_dict': image_model.state_dict(), 'meta': {}}, ckpt)
 
-    vis_cfg = Config.fromfile(
-        osp.join(ROOT, 'configs', 'sipmask_vis', 'sipmask-vis_r18_fpn_generated-ytvis.py'))
     vis_model = MODELS.build(vis_cfg.model)
     track_before = {k: v.clone() for k, v in vis_model.track_head.state_dict().items()}
     # what Runner.load_checkpoint does with cfg.load_from

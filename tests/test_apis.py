@@ -128,6 +128,7 @@ def test_image_config_runs_through_mmdets_det_inferencer(tmp_path):
     assert pred.masks.shape[-2:] == (128, 160)
     # the same numbers as the model's own test_step through the config's test pipeline
     from mmengine.dataset import Compose
+
     from mmsgnet.datasets import inference_pipeline
     pipeline = Compose(inference_pipeline(ours.cfg.test_dataloader.dataset.pipeline))
     with torch.no_grad():

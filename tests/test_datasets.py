@@ -13,18 +13,17 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from mmdet.datasets.samplers import TrackImgSampler
-from mmdet.registry import DATASETS
 from mmengine import Config
 from mmengine.dataset import DefaultSampler, pseudo_collate
 from mmengine.registry import init_default_scope
 
 import mmsgnet  # noqa: F401  (registers the strict datasets and transforms)
+from mmdet.datasets.samplers import TrackImgSampler
+from mmdet.registry import DATASETS
 from mmsgnet.datasets import (COCO_ANN_FILE, COCOVID_ANN_FILE, YTVIS_ANN_FILE, AnnotationFileError,
                               ImageFileError, convert_ytvis_to_cocovid, decode_segmentation,
                               dump_json_atomic, encode_rle, generate_coco_instance,
-                              generate_youtube_vis,
-                              image_bytes_problem, validate_annotation_file,
+                              generate_youtube_vis, image_bytes_problem, validate_annotation_file,
                               validate_coco_instance_file, validate_cocovid_file,
                               validate_ytvis_file, ytvis_class_names)
 

@@ -6,8 +6,7 @@ import torch
 
 import mmsgnet  # noqa: F401  (registers the plugin into mmdet's registries)
 from mmdet.registry import MODELS
-from mmsgnet.models.layers import (BoxPixels, GranularityBlender, canonical_cell,
-                                   division_grid)
+from mmsgnet.models.layers import BoxPixels, GranularityBlender, canonical_cell, division_grid
 from mmsgnet.models.layers import granularity_blender as blender_module
 
 

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+from vis_utils import load_tool
 
 import mmsgnet  # noqa: F401
 from mmdet.registry import MODELS
 from mmsgnet.datasets import generate_youtube_vis
 from mmsgnet.evaluation import EncodedFrame, load_gt_video, video_identity_row
-from vis_utils import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SMALL_SGNET = osp.join(ROOT, 'configs', 'sgnet', 'sgnet_r18_fpn_generated-ytvis.py')

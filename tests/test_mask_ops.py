@@ -2,8 +2,7 @@
 import pytest
 import torch
 
-from mmsgnet.models.utils import (crop_masks_to_boxes, paste_box_masks,
-                                  paste_box_masks_to_image)
+from mmsgnet.models.utils import crop_masks_to_boxes, paste_box_masks, paste_box_masks_to_image
 
 
 def _box_mask(h, w, box):

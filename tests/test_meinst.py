@@ -18,9 +18,8 @@ import mmsgnet  # noqa: F401
 from mmdet.registry import MODELS
 from mmdet.testing import demo_mm_inputs
 from mmsgnet.datasets.synthetic import generate_coco_instance
-from mmsgnet.models.layers.mask_encoding import (ComponentsFileError, decode, encode,
-                                                 jitter_logits, load_components, mask_iou,
-                                                 save_components)
+from mmsgnet.models.layers.mask_encoding import (ComponentsFileError, decode, encode, jitter_logits,
+                                                 load_components, mask_iou, save_components)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 MEINST_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'meinst', '**', '*.py'),
@@ -257,6 +256,7 @@ def test_sqrt_score_is_exact_before_nms():
 
 def test_meinst_head_options_build_the_paper_layers():
     from mmcv.ops import DeformConv2dPack
+
     from mmsgnet.models.dense_heads import LargeKernelBlock
     cfg = Config.fromfile(SMALL_CONFIG)
     cfg.model.bbox_head.update(deform_last_conv=True, mask_predictor='large_kernel')

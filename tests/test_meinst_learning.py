@@ -15,10 +15,10 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
+from test_sipmask_learning import mask_iou
 
 import mmsgnet  # noqa: F401
 from mmsgnet.datasets.synthetic import generate_coco_instance
-from test_sipmask_learning import mask_iou
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(ROOT, 'configs', 'meinst', 'meinst_r18_fpn_gn-head_generated-coco.py')

@@ -208,6 +208,7 @@ def test_mmengine_checkpoint_with_message_hub_loads(tmp_path):
     """A checkpoint written by mmengine (HistoryBuffer, numpy scalars) loads without
     --trust-checkpoint, through mmsgnet's allow-list."""
     from mmengine.logging import HistoryBuffer
+
     from mmsgnet.utils.model_convert import load_source_checkpoint
     buf = HistoryBuffer()
     buf.update(np.float64(0.5))

@@ -11,13 +11,13 @@ import textwrap
 
 import pytest
 import torch
-from mmdet.registry import MODELS
 from mmengine import Config
 from mmengine.registry import init_default_scope
+from vis_utils import make_short_video
 
 import mmsgnet  # noqa: F401
+from mmdet.registry import MODELS
 from mmsgnet.datasets.synthetic import generate_coco_instance
-from vis_utils import make_short_video
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 IMAGE_CONFIG = osp.join(ROOT, 'configs', 'sipmask', 'sipmask_r18_fpn_gn-head_generated-coco.py')

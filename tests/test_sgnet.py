@@ -8,9 +8,9 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
+from vis_utils import make_short_video, predict_short_video
 
 import mmsgnet  # noqa: F401
-from vis_utils import make_short_video, predict_short_video
 from mmdet.registry import DATASETS, MODELS, TRANSFORMS
 from mmdet.structures import DetDataSample
 from mmsgnet.models.layers import GranularityBlender, division_grid

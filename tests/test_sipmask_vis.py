@@ -8,9 +8,9 @@ import torch
 import torch.nn.functional as F
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
+from vis_utils import make_short_video, predict_short_video
 
 import mmsgnet  # noqa: F401
-from vis_utils import make_short_video, predict_short_video
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmsgnet.models.tracking_heads import sample_at_box_centers

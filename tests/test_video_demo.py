@@ -15,11 +15,11 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
+from vis_utils import load_tool
 
 import mmsgnet  # noqa: F401
 from mmdet.registry import DATASETS, MODELS
 from mmsgnet.datasets import COCOVID_ANN_FILE, generate_youtube_vis
-from vis_utils import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SGNET = osp.join(ROOT, 'configs', 'sgnet', 'sgnet_r18_fpn_generated-ytvis.py')

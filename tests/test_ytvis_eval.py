@@ -16,9 +16,9 @@ from pycocotools.cocoeval import COCOeval
 
 from mmdet.registry import METRICS
 from mmdet.structures import DetDataSample, TrackDataSample
+from mmsgnet.datasets import encode_rle
 from mmsgnet.evaluation import STAT_NAMES, YTVISMetric, evaluate_ytvis, spatio_temporal_iou
 from mmsgnet.evaluation.ytvis_eval import AREA_RANGES, to_rle
-from mmsgnet.datasets import encode_rle
 
 SIZE = (32, 32)
 

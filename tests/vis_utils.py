@@ -10,7 +10,6 @@ from mmengine.registry import init_default_scope
 from mmdet.registry import DATASETS, MODELS
 from mmsgnet.datasets.synthetic import generate_youtube_vis
 
-
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 

@@ -18,12 +18,11 @@ valid). A training video without any annotated object is skipped with a warning.
 import warnings
 from typing import List, Optional
 
-from mmdet.datasets import CocoDataset, YouTubeVISDataset
-from mmdet.registry import DATASETS
 from mmengine.fileio import get_local_path
 
-from .validation import (AnnotationFileError, load_annotation_json, validate_annotations,
-                         video_label)
+from mmdet.datasets import CocoDataset, YouTubeVISDataset
+from mmdet.registry import DATASETS
+from .validation import AnnotationFileError, load_annotation_json, validate_annotations, video_label
 
 CHECK_IMAGES = (None, 'exists', 'decode')
 

@@ -5,8 +5,8 @@ from typing import List, Optional, Sequence
 import mmcv
 import mmengine.fileio as fileio
 from mmcv.transforms import LoadImageFromFile
-from mmdet.registry import TRANSFORMS
 
+from mmdet.registry import TRANSFORMS
 from .image_files import IMAGE_FIX, ImageFileError, image_bytes_problem
 
 

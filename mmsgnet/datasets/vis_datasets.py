@@ -15,10 +15,10 @@ import os
 import tempfile
 from typing import List, Optional, Tuple
 
-from mmdet.datasets import BaseVideoDataset
-from mmdet.registry import DATASETS
 from mmengine.fileio import get_local_path
 
+from mmdet.datasets import BaseVideoDataset
+from mmdet.registry import DATASETS
 from .strict_datasets import _validate_dataset_file, skip_videos_without_objects
 from .validation import AnnotationFileError, load_annotation_json
 

@@ -159,6 +159,7 @@ class YTVISMetric(BaseVideoMetric):
         video is stored as :meth:`process_video` does when its last frame arrives. Memory
         holds no frame's image or bool masks, whatever the video's length."""
         from mmengine.structures import BaseDataElement
+
         from .ytvis_results import encode_frame
         video_id, cat_ids = int(data_samples[0].video_id), self._cat_ids()
         state = self._partial_videos.setdefault(video_id, dict(gt=[], pred=[]))

@@ -30,6 +30,7 @@ import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
+# isort: off
 from mmsgnet.datasets.coco_format import decode_segmentation  # noqa: E402
 from mmsgnet.datasets.validation import (AnnotationFileError,  # noqa: E402
                                          load_annotation_json)
@@ -38,6 +39,7 @@ from mmsgnet.models.layers.mask_encoding import (ComponentsFileError,  # noqa: E
                                                  jitter_logits, load_components, mask_iou,
                                                  save_components, two_class_miou)
 from mmsgnet.models.utils import crop_masks_to_boxes  # noqa: E402
+# isort: on
 
 BATCH = 4096  # masks per jitter / PCA / report batch
 

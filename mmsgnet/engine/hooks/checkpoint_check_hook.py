@@ -14,7 +14,6 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 
 from mmdet.registry import HOOKS
-
 from ...utils.errors import UserError
 
 

@@ -11,7 +11,6 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmdet.registry import HOOKS
-
 from ...utils.errors import UserError
 
 

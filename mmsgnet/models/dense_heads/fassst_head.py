@@ -33,8 +33,8 @@ from torch import Tensor
 from mmdet.models.dense_heads.base_dense_head import BaseDenseHead
 from mmdet.models.layers import fast_nms
 from mmdet.registry import MODELS
-from mmdet.utils import (ConfigType, InstanceList, OptConfigType, OptInstanceList,
-                         OptMultiConfig, reduce_mean)
+from mmdet.utils import (ConfigType, InstanceList, OptConfigType, OptInstanceList, OptMultiConfig,
+                         reduce_mean)
 from ..utils.instance_grid import (assign_grid_cells, decode_cell_sides, encode_cell_sides,
                                    grid_cell_centres, side_range)
 

@@ -31,10 +31,10 @@ import math
 from typing import NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
-from mmdet.registry import MODELS
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
+from mmdet.registry import MODELS
 from ..utils.mask_ops import centre_span, pixel_centres
 
 # Elements of the (d, pairs) temporaries materialised at once by the blending kernel.

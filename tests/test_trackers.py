@@ -135,8 +135,9 @@ class ScriptedModel(torch.nn.Module):
 
 
 def run_tracker(tracker_cfg, frames):
-    """Track the scripted video; per frame the tracked ``InstanceData``."""
-    tracker = MODELS.build(tracker_cfg)
+    """Track the scripted video with a tracker (or its config); per frame the tracked
+    ``InstanceData``."""
+    tracker = MODELS.build(tracker_cfg) if isinstance(tracker_cfg, dict) else tracker_cfg
     model = ScriptedModel()
     outputs = []
     for t, (instances, _, _) in enumerate(frames):
@@ -343,3 +344,21 @@ def test_iou_motion_moves_the_last_box_by_the_observed_displacement():
     assert tracker.previous_boxes(4).tolist() == [[8.0, 0.0, 18.0, 10.0]]
     tracker.iou_motion = False
     assert tracker.previous_boxes(4).tolist() == [[2.0, 0.0, 12.0, 10.0]]
+
+
+@pytest.mark.parametrize('tracker', ['sgnet', 'sipmask_vis'])
+def test_a_tracks_memory_does_not_grow_with_its_length(tracker):
+    """mmdet's BaseTracker appends a track's box, embedding and mask of every frame; ours
+    keep what the association reads (the last ``velocity_window`` / last entries), with the
+    same ids as with the whole history."""
+    cfg = TRACKERS[tracker][0]
+    frames = scripted_video(paths=[straight((20, 30), (140, 100), 40), [(140, 112)] * 40])
+    bounded, whole = MODELS.build(cfg), MODELS.build(cfg)
+    whole.memo_len = len(frames)
+    outputs = run_tracker(bounded, frames)
+    assert keeps_ids(ids_of_objects(frames, outputs)[0])
+    assert [o.instances_id.tolist() for o in outputs] == \
+        [o.instances_id.tolist() for o in run_tracker(whole, frames)]
+    lengths = {len(v) for track in bounded.tracks.values() for v in track.values()
+               if isinstance(v, list)}
+    assert lengths == {cfg.get('velocity_window', 1)}, lengths

@@ -38,6 +38,9 @@ What the paper leaves open is a named option (defaults: the paper's behaviour):
   track from that detection. With the option, such a detection is matched after the other
   detections of the frame, and the track it takes keeps moving by its own movement (its
   position, size and movement are not replaced by the merge).
+
+A track remembers its last ``velocity_window`` entries (:class:`BoundedMemoMixin`), so
+memory does not grow with the video's length.
 """
 from typing import List, Optional, Tuple
 
@@ -48,6 +51,7 @@ from torch import Tensor
 from mmdet.models.trackers import BaseTracker
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
+from .bounded_memo import BoundedMemoMixin
 from .duplicates import duplicate_mask, merged_detections
 
 CENTER_MODES = ('centerness', 'box')
@@ -57,7 +61,7 @@ MATCH_ORDERS = ('score', 'distance')
 
 
 @MODELS.register_module()
-class CenternessTracker(BaseTracker):
+class CenternessTracker(BoundedMemoMixin, BaseTracker):
     """Greedy nearest-centre matching with predicted centerness movements.
 
     Args:
@@ -145,6 +149,7 @@ class CenternessTracker(BaseTracker):
         self.merge_size_thr = merge_size_thr
         self.new_track_velocity = new_track_velocity
         self.match_order = match_order
+        self.memo_len = velocity_window  # what velocities() reads
 
     def centers(self, instances: InstanceData) -> Tensor:
         """The tracked position ``o`` of each detection, by ``center_mode``."""

@@ -22,6 +22,9 @@ Options (defaults: mmdet's behaviour):
   others (with ``one_to_one``), and the object it takes keeps its memory (its last box moved
   by its displacement, its embedding and displacement) instead of remembering the mixture,
   which would draw it to the other object when they part.
+
+A track remembers its last entries only (:class:`BoundedMemoMixin`; mmdet's tracker keeps
+every frame's box, embedding and mask of a track for as long as it lives).
 """
 from typing import List, Optional
 
@@ -32,6 +35,7 @@ from torch import Tensor
 from mmdet.models.trackers import MaskTrackRCNNTracker
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
+from .bounded_memo import BoundedMemoMixin
 from .duplicates import duplicate_mask, merged_detections
 
 
@@ -40,7 +44,7 @@ def _box_centers(boxes: Tensor) -> Tensor:
 
 
 @MODELS.register_module()
-class SipMaskVISTracker(MaskTrackRCNNTracker):
+class SipMaskVISTracker(BoundedMemoMixin, MaskTrackRCNNTracker):
     """``MaskTrackRCNNTracker`` with one-to-one assignment, duplicate suppression and motion.
 
     Args:

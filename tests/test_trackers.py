@@ -22,6 +22,7 @@ import mmsgnet  # noqa: F401
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmsgnet.evaluation.identity import IdentityFrame, id_switches, idf1
+from mmsgnet.models.trackers.duplicates import mask_centroids
 from mmsgnet.models.tracking_heads import SipMaskTrackHead
 
 HEIGHT, WIDTH, SIZE, STRIDE = 128, 160, 24, 8
@@ -34,7 +35,7 @@ def straight(start, end, num_frames):
 
 
 def scripted_video(paths, hidden=None, duplicate_of=None, embed_noise=0.0, similar=False,
-                   seed=0, merged=None, movement_of=None):
+                   seed=0, merged=None, movement_of=None, merged_mask='both'):
     """Per frame: the ``InstanceData`` of the detections and the GT (ids, visible masks).
 
     Args:
@@ -49,6 +50,8 @@ def scripted_video(paths, hidden=None, duplicate_of=None, embed_noise=0.0, simil
             overlap, the front object is detected as one box and mask over both (score 0.95,
             the mean embedding) and the back object's visible part by a weaker detection
             (score 0.3), as an undertrained model does.
+        merged_mask (str): The merge's mask: over both objects ('both') or the front one's
+            alone ('front', the box still over both).
         movement_of (dict): Object -> the predicted movement ``D`` of its detections (0
             otherwise).
     """
@@ -86,7 +89,7 @@ def scripted_video(paths, hidden=None, duplicate_of=None, embed_noise=0.0, simil
                 dets.append((m, box, score, label, point, embed,
                              (movement_of or {}).get(k, (0.0, 0.0))))
         if merged is not None:
-            dets = merge_detections(dets, gt_ids, *merged)
+            dets = merge_detections(dets, gt_ids, *merged, mask_of=merged_mask)
         instances = InstanceData(
             masks=torch.from_numpy(np.stack([d[0] for d in dets])),
             bboxes=torch.tensor([d[1] for d in dets], dtype=torch.float32),
@@ -99,8 +102,9 @@ def scripted_video(paths, hidden=None, duplicate_of=None, embed_noise=0.0, simil
     return frames
 
 
-def merge_detections(dets, gt_ids, back, front):
-    """``scripted_video(merged=(back, front))`` of one frame's detections (one per object)."""
+def merge_detections(dets, gt_ids, back, front, mask_of='both'):
+    """``scripted_video(merged=(back, front), merged_mask=mask_of)`` of one frame's detections
+    (one per object)."""
     if back not in gt_ids or front not in gt_ids:
         return dets
     b, f = dets[gt_ids.index(back)], dets[gt_ids.index(front)]
@@ -113,6 +117,7 @@ def merge_detections(dets, gt_ids, back, front):
     centre = np.array([box[0] + box[2], box[1] + box[3]]) / 2
     point = np.floor(centre / STRIDE) * STRIDE + STRIDE / 2
     dets = list(dets)
+    mask = mask if mask_of == 'both' else f[0]
     dets[gt_ids.index(front)] = (mask, box, 0.95, f[3], point, (b[5] + f[5]) / 2, f[6])
     dets[gt_ids.index(back)] = (b[0], b[1], 0.3, b[3], b[4], b[5], b[6])
     return dets
@@ -247,6 +252,25 @@ def test_sipmask_vis_tracker_switches_less_through_a_box_over_both_crossing_obje
             dict(SIPMASK_TRACKER, merge_size_thr=thr), frames))
         switches[thr] = id_switches(identity)
     assert switches[1.2] <= 4 < 10 <= switches[None], switches
+
+
+def test_center_mode_mask_keeps_ids_where_a_box_over_both_objects_has_the_front_ones_mask():
+    """Without ``merge_size_thr``: the box over both crossing objects has its centre between
+    them and takes the back object's track; its mask's centroid is the front object's."""
+    frames = scripted_video(**MERGED, merged_mask='front', embed_noise=0.3)
+    kept = {}
+    for mode in ('box', 'mask'):
+        ids, identity = ids_of_objects(frames, run_tracker(
+            dict(SGNET_TRACKER, center_mode=mode, merge_size_thr=None), frames))
+        kept[mode] = (keeps_ids(ids), id_switches(identity))
+    assert kept == {'box': (False, 7), 'mask': (True, 0)}, kept
+
+
+def test_mask_centroids_are_in_box_coordinates_of_pixel_centres():
+    masks = torch.zeros(2, 4, 6, dtype=torch.bool)
+    masks[0, 1:3, 2:4] = True  # pixels x 2..3, y 1..2: centres 2.5..3.5, 1.5..2.5
+    fallback = torch.tensor([[9.0, 9.0], [7.0, 5.0]])
+    assert mask_centroids(masks, fallback).tolist() == [[3.0, 2.0], [7.0, 5.0]]  # 2nd empty
 
 
 @pytest.mark.parametrize('new_track_velocity', ['zero', 'detection'])

@@ -52,9 +52,9 @@ from mmdet.models.trackers import BaseTracker
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from .bounded_memo import BoundedMemoMixin
-from .duplicates import duplicate_mask, merged_detections
+from .duplicates import duplicate_mask, mask_centroids, merged_detections
 
-CENTER_MODES = ('centerness', 'box')
+CENTER_MODES = ('centerness', 'box', 'mask')
 MOTIONS = ('detection', 'track', 'mean')
 NEW_TRACK_VELOCITIES = ('detection', 'zero')
 MATCH_ORDERS = ('score', 'distance')
@@ -67,7 +67,8 @@ class CenternessTracker(BoundedMemoMixin, BaseTracker):
     Args:
         num_frames_retain (int): Frames a track survives without a match. Default 10.
         center_mode (str): 'centerness' (default): ``o`` is the location of the point that
-            produced the detection; 'box': the box centre.
+            produced the detection; 'box': the box centre; 'mask': the centroid of the
+            detection's mask (the box centre where it is empty or there are no masks).
         match_label (bool): Only match a detection to a track of the same label.
         radius_scale (float): The match radius is ``radius_scale * mean(w, h)``. Default 1.
         use_movement (bool): Use the predicted movement (False: match ``o_t`` itself, an
@@ -153,9 +154,12 @@ class CenternessTracker(BoundedMemoMixin, BaseTracker):
 
     def centers(self, instances: InstanceData) -> Tensor:
         """The tracked position ``o`` of each detection, by ``center_mode``."""
-        if self.center_mode == 'box':
-            return (instances.bboxes[:, :2] + instances.bboxes[:, 2:]) / 2
-        return instances.points
+        if self.center_mode == 'centerness':
+            return instances.points
+        box_centers = (instances.bboxes[:, :2] + instances.bboxes[:, 2:]) / 2
+        if self.center_mode == 'box' or 'masks' not in instances:
+            return box_centers
+        return mask_centroids(instances.masks, box_centers)
 
     def _track_motion(self, track) -> Tensor:
         """A track's per-frame movement (the ``motion`` option) from its last detection."""

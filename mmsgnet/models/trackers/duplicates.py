@@ -1,5 +1,5 @@
 """Duplicate detections of one object, and merged detections of several, found before
-association.
+association; the centroid of a detection's mask (a tracker's ``center_mode='mask'``).
 
 A one-stage detector's class-wise NMS can leave an object detected twice, under two classes.
 Left to the tracker, the weaker copy starts a track of its own and later takes the object's
@@ -16,6 +16,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmdet.structures.bbox import bbox_overlaps
+from ..utils.mask_ops import pixel_centres
 
 
 def pairwise_mask_iou(masks: Tensor) -> Tensor:
@@ -77,3 +78,21 @@ def merged_detections(bboxes: Tensor, track_boxes: Tensor, size_thr: Optional[fl
     largest = torch.where(inside, areas[None], torch.zeros_like(inside, dtype=areas.dtype)).amax(1)
     own = (boxes[:, 2:] - boxes[:, :2]).clamp(min=0).prod(-1)
     return (inside.sum(1) >= 2) & (own >= size_thr * largest)
+
+
+def mask_centroids(masks, fallback: Tensor) -> Tensor:
+    """(N, 2) centroid ``(x, y)`` of each (N, H, W) binary mask, in the boxes' continuous
+    pixel coordinates (pixel ``(px, py)`` at its centre ``(px + 0.5, py + 0.5)``);
+    ``fallback`` (N, 2) where a mask is empty. ``masks``: a tensor or ``BitmapMasks``."""
+    if not isinstance(masks, Tensor):  # BitmapMasks
+        masks = torch.from_numpy(masks.to_ndarray())
+    fallback = fallback.detach().cpu().float()
+    if len(masks) == 0:
+        return fallback
+    masks = masks.detach().cpu().float()
+    area = masks.sum((1, 2))
+    ys = pixel_centres(torch.arange(masks.shape[1], dtype=torch.float32), 1.0)
+    xs = pixel_centres(torch.arange(masks.shape[2], dtype=torch.float32), 1.0)
+    centroids = torch.stack([(masks.sum(1) * xs).sum(1), (masks.sum(2) * ys).sum(1)], 1)
+    centroids = centroids / area.clamp(min=1)[:, None]
+    return torch.where((area > 0)[:, None], centroids, fallback)

@@ -19,6 +19,13 @@ from mmdet.structures.bbox import bbox_overlaps
 from ..utils.mask_ops import pixel_centres
 
 
+def _mask_tensor(masks) -> Tensor:
+    """(N, H, W) masks (a tensor or ``BitmapMasks``) as a CPU tensor."""
+    if not isinstance(masks, Tensor):  # BitmapMasks
+        return torch.from_numpy(masks.to_ndarray())
+    return masks.detach().cpu()
+
+
 def pairwise_mask_iou(masks: Tensor) -> Tensor:
     """IoU of every pair of (N, H, W) binary masks: (N, N)."""
     flat = masks.flatten(1).float()
@@ -40,10 +47,7 @@ def duplicate_mask(instances: InstanceData, iou_thr: Optional[float]) -> Tensor:
     if iou_thr is None or num < 2:
         return dup
     if 'masks' in instances:
-        masks = instances.masks
-        if not isinstance(masks, Tensor):  # BitmapMasks
-            masks = torch.from_numpy(masks.to_ndarray())
-        ious = pairwise_mask_iou(masks.cpu())
+        ious = pairwise_mask_iou(_mask_tensor(instances.masks))
     else:
         boxes = instances.bboxes.detach().cpu().float()
         ious = bbox_overlaps(boxes, boxes)
@@ -84,12 +88,10 @@ def mask_centroids(masks, fallback: Tensor) -> Tensor:
     """(N, 2) centroid ``(x, y)`` of each (N, H, W) binary mask, in the boxes' continuous
     pixel coordinates (pixel ``(px, py)`` at its centre ``(px + 0.5, py + 0.5)``);
     ``fallback`` (N, 2) where a mask is empty. ``masks``: a tensor or ``BitmapMasks``."""
-    if not isinstance(masks, Tensor):  # BitmapMasks
-        masks = torch.from_numpy(masks.to_ndarray())
     fallback = fallback.detach().cpu().float()
     if len(masks) == 0:
         return fallback
-    masks = masks.detach().cpu().float()
+    masks = _mask_tensor(masks).float()
     area = masks.sum((1, 2))
     ys = pixel_centres(torch.arange(masks.shape[1], dtype=torch.float32), 1.0)
     xs = pixel_centres(torch.arange(masks.shape[2], dtype=torch.float32), 1.0)

@@ -343,6 +343,22 @@ def test_one_to_one_assignment_gives_each_previous_object_one_detection():
     assert mmdet.assign_ids(scores)[0].tolist() == [7, 7, 10]  # what one_to_one fixes
 
 
+def test_unique_ids_gives_a_previous_object_to_its_best_claimant_only():
+    scores = torch.tensor([[0.0, 5.0, 4.0], [0.0, 6.0, 1.0], [3.0, 2.0, 2.5]])
+    tracker = MODELS.build(dict(type='SipMaskVISTracker', unique_ids=True))
+    tracker.tracks, tracker.num_tracks = {7: {}, 9: {}}, 10
+    # mmdet: [7, 7, 10]; the earlier claimant of 7 loses it to the later, higher one and is
+    # dropped (not given its next-best column, 9, as one_to_one does)
+    assert tracker.assign_ids(scores)[0].tolist() == [-1, 7, 10]
+    tracker.tracks, tracker.num_tracks = {7: {}, 9: {}}, 10
+    # the earlier claimant scores higher: mmdet already drops the later one
+    assert tracker.assign_ids(scores[[1, 0, 2]])[0].tolist() == [7, -1, 10]
+    # different objects: unchanged
+    scores = torch.tensor([[0.0, 5.0, 4.0], [0.0, 1.0, 6.0]])
+    tracker.tracks, tracker.num_tracks = {7: {}, 9: {}}, 10
+    assert tracker.assign_ids(scores)[0].tolist() == [7, 9]
+
+
 @pytest.mark.parametrize('cfg', [dict(type='CenternessTracker', motion='kalman'),
                                  dict(type='CenternessTracker', duplicate_iou_thr=0.0),
                                  dict(type='CenternessTracker', velocity_window=0),

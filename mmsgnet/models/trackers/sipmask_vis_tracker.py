@@ -10,6 +10,12 @@ Options (defaults: mmdet's behaviour):
   the same id in a frame (mmdet's TODO) and one that loses a comparison is dropped. True:
   the pairs are taken greedily by descending match score, each detection and each previous
   object at most once; a detection whose best free column is "new" starts a track.
+- ``unique_ids``: mmdet's (and the authors') argmax assignment with its TODO fixed: where
+  several detections take the same previous object, the one with the highest match score
+  keeps it and the others are dropped. mmdet drops a claimant that scores lower than an
+  earlier one, but an earlier claimant that a later one beats keeps the id too, so two
+  masks of a frame share an id. Unlike ``one_to_one``, a loser is not given its next-best
+  column (often "new": a fresh track for a weak box over two objects).
 - ``duplicate_iou_thr``: detections whose mask IoU with a higher-scored detection of the
   frame reaches it are dropped before the association (see ``duplicates.py``).
 - ``iou_motion``: the IoU term compares the detection with the object's last box moved by
@@ -60,6 +66,9 @@ class SipMaskVISTracker(BoundedMemoMixin, MaskTrackRCNNTracker):
             two or more previous objects and is at least this many times larger (area) than
             the largest of them is a merge: assigned last (``one_to_one``), its object keeps
             its memory. Default None (off).
+        unique_ids (bool): With the argmax assignment (``one_to_one=False``), a previous
+            object claimed by several detections goes to the highest match score; the other
+            claimants are dropped. Default False (mmdet: an earlier claimant keeps it too).
         num_frames_retain (int): Frames an unmatched object is kept. Default 10.
     """
 
@@ -69,6 +78,7 @@ class SipMaskVISTracker(BoundedMemoMixin, MaskTrackRCNNTracker):
                  duplicate_iou_thr: Optional[float] = None,
                  iou_motion: bool = False,
                  merge_size_thr: Optional[float] = None,
+                 unique_ids: bool = False,
                  **kwargs) -> None:
         if duplicate_iou_thr is not None and not 0 < duplicate_iou_thr <= 1:
             raise ValueError('duplicate_iou_thr must be in (0, 1] or None (off), got '
@@ -80,12 +90,20 @@ class SipMaskVISTracker(BoundedMemoMixin, MaskTrackRCNNTracker):
         self.duplicate_iou_thr = duplicate_iou_thr
         self.iou_motion = iou_motion
         self.merge_size_thr = merge_size_thr
+        self.unique_ids = unique_ids
 
     def assign_ids(self, match_scores: Tensor, last: Optional[Tensor] = None):
         """Ids of the detections (-1: dropped) and their match scores; with ``one_to_one``
         the detections flagged in ``last`` (merges) choose after the others."""
         if not self.one_to_one:
-            return super().assign_ids(match_scores)
+            ids, best = super().assign_ids(match_scores)
+            if self.unique_ids:  # each claimed object: its best claimant keeps it
+                for j, prev_id in enumerate(self.ids):
+                    claimants = torch.where(ids == prev_id)[0]
+                    if len(claimants) > 1:
+                        winner = claimants[match_scores[claimants, j + 1].argmax()]
+                        ids[claimants[claimants != winner]] = -1
+            return ids, best
         num_dets, num_cols = match_scores.shape
         ids = match_scores.new_full((num_dets, ), -1, dtype=torch.long)
         best = match_scores.new_full((num_dets, ), -1e6)

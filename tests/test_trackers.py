@@ -198,7 +198,7 @@ SCENARIOS = dict(
 )
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: The small configs' trackers with the identity options on. The small SG-Net config has them
-#: (measured on trained models, README "Video identity"); the small SipMask-VIS keeps mmdet's.
+#: (measured on trained models, README "Video identity"); the small SipMask-VIS has some.
 SGNET_TRACKER = Config.fromfile(
     osp.join(ROOT, 'configs/sgnet/sgnet_r18_fpn_generated-ytvis.py')).model.tracker.to_dict()
 SIPMASK_TRACKER = dict(Config.fromfile(osp.join(

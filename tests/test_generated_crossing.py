@@ -59,6 +59,36 @@ def test_crossing_tracks_meet_in_the_middle_frame_at_equal_or_higher_speed(faste
     assert np.ptp(tracks[2]['x']) == 0 and np.ptp(tracks[2]['y']) == 0
 
 
+@pytest.mark.parametrize('faster', [False, True])
+def test_crossing_gap_shifts_the_second_line_sideways_with_the_same_draws(faster):
+    size = (160, 128)
+    through = _crossing_tracks(np.random.default_rng(0), size, 9, 4, faster)
+    apart = _crossing_tracks(np.random.default_rng(0), size, 9, 4, faster, gap=0.5)
+    for k in (0, 2, 3):  # the other objects do not change
+        for key in ('x', 'y', 'size', 'angle'):
+            np.testing.assert_array_equal(through[k][key], apart[k][key])
+    a, b, middle = apart[0], apart[1], 4
+    distance = np.hypot(a['x'][middle] - b['x'][middle], a['y'][middle] - b['y'][middle])
+    assert distance == pytest.approx(0.5 * a['size'][middle])
+    # shifted normal to its line: same direction and speed as without the gap
+    np.testing.assert_allclose(np.diff(b['x']), np.diff(through[1]['x']))
+    np.testing.assert_allclose(np.diff(b['y']), np.diff(through[1]['y']))
+
+
+def test_crossing_gap_keeps_the_back_object_more_visible(tmp_path):
+    kwargs = dict(num_videos=4, num_frames=10, image_size=(160, 128), seed=2, max_objects=3,
+                  min_area=150, motion='crossing')
+    hidden = {}
+    for gap in (0.0, 0.5):
+        paths = generate_youtube_vis(str(tmp_path / str(gap)), crossing_gap=gap, **kwargs)
+        # per video, the smallest visible area of a crossing object over the middle frames
+        # relative to its largest one
+        hidden[gap] = [min((a['areas'][t] or 0) / max(x or 0 for x in a['areas'])
+                           for a in anns[:2] for t in (3, 4, 5, 6))
+                       for _, anns in videos_of(paths['ytvis'])]
+    assert np.mean(hidden[0.5]) > np.mean(hidden[0.0]) + 0.1, hidden
+
+
 def mean_colours(out_dir, video, anns, frame=0):
     image = cv2.imread(osp.join(out_dir, 'JPEGImages', video['file_names'][frame]))
     colours = []
@@ -95,10 +125,10 @@ def test_cli_motion_and_similar_appearance(tmp_path):
         sys.path.pop(0)
     main(['ytvis', '--out-dir', str(tmp_path / 'cli'), '--num-videos', '2', '--num-frames',
           '6', '--size', '96', '64', '--seed', '4', '--motion', 'crossing',
-          '--similar-appearance'])
+          '--similar-appearance', '--crossing-gap', '0.5'])
     generate_youtube_vis(str(tmp_path / 'api'), num_videos=2, num_frames=6,
                          image_size=(96, 64), seed=4, motion='crossing',
-                         similar_appearance=True)
+                         similar_appearance=True, crossing_gap=0.5)
     for name in ('instances.json', 'instances_cocovid.json'):
         assert (tmp_path / 'cli' / 'annotations' / name).read_bytes() == \
             (tmp_path / 'api' / 'annotations' / name).read_bytes()
@@ -107,6 +137,8 @@ def test_cli_motion_and_similar_appearance(tmp_path):
 def test_crossing_needs_five_frames_and_motion_is_checked(tmp_path):
     with pytest.raises(ValueError, match='num_frames >= 5'):
         generate_youtube_vis(str(tmp_path), num_videos=1, num_frames=4, motion='crossing')
+    with pytest.raises(ValueError, match=r'crossing_gap must be in \[0, 2\]'):
+        generate_youtube_vis(str(tmp_path), num_videos=1, motion='crossing', crossing_gap=-1)
     with pytest.raises(ValueError, match="motion must be one of"):
         generate_youtube_vis(str(tmp_path), num_videos=1, motion='zigzag')
     with pytest.raises(ValueError, match="motion='mixed' needs num_frames >= 5"):

@@ -228,14 +228,18 @@ def _sample_track(rng: np.random.Generator, image_size: Tuple[int, int], num_fra
 
 
 def _crossing_tracks(rng: np.random.Generator, image_size: Tuple[int, int], num_frames: int,
-                     num_objects: int, faster: bool) -> List[Dict[str, np.ndarray]]:
+                     num_objects: int, faster: bool,
+                     gap: float = 0.0) -> List[Dict[str, np.ndarray]]:
     """Tracks of a crossing video (``motion='crossing'``).
 
     Objects 0 and 1 move on straight lines through a common point near the centre, at the
     same speed (or object 1 1.5-2x faster when ``faster``), and are there in the middle frame
     (one occludes the other); object 2 stands still in a corner; object 3 leaves the frame
     through the left edge for 1-3 frames in the middle and comes back; further objects drift
-    as in the default motion.
+    as in the default motion. With ``gap > 0`` object 1's line is shifted sideways by ``gap``
+    times the objects' size, so in the middle frame their centres are that far apart (the
+    front object hides part of the back one instead of all of it); the random draws are the
+    same as with ``gap=0``.
     """
     width, height = image_size
     short = min(width, height)
@@ -248,8 +252,9 @@ def _crossing_tracks(rng: np.random.Generator, image_size: Tuple[int, int], num_
     tracks = []
     for k, direction in enumerate((heading, heading + turn)):
         v = speed * (rng.uniform(1.5, 2.0) if faster and k == 1 else 1.0)
-        tracks.append(dict(x=centre[0] + v * np.cos(direction) * t,
-                           y=centre[1] + v * np.sin(direction) * t,
+        side = gap * size * k  # sideways (normal to the line) for object 1 only
+        tracks.append(dict(x=centre[0] + v * np.cos(direction) * t - side * np.sin(direction),
+                           y=centre[1] + v * np.sin(direction) * t + side * np.cos(direction),
                            size=np.full(num_frames, size), angle=np.full(num_frames, 0.0) +
                            rng.uniform(0, 360)))
     if num_objects > 2:  # standing still in a corner
@@ -272,7 +277,8 @@ def _crossing_tracks(rng: np.random.Generator, image_size: Tuple[int, int], num_
 def _render_video(rng: np.random.Generator, image_size: Tuple[int, int], num_frames: int,
                   num_classes: int, max_objects: int, min_area: int,
                   objects_leave: bool = True, motion: str = 'random',
-                  similar_appearance: bool = False, faster: bool = False):
+                  similar_appearance: bool = False, faster: bool = False,
+                  crossing_gap: float = 0.0):
     """Frames and per-object visible masks of one video.
 
     Returns:
@@ -296,7 +302,8 @@ def _render_video(rng: np.random.Generator, image_size: Tuple[int, int], num_fra
                       np.clip(texture + rng.normal(0, 4.0, size=texture.shape), 0, 255)
                       .astype(texture.dtype)) for _ in range(num_objects)]
     if motion == 'crossing':
-        tracks = _crossing_tracks(rng, image_size, num_frames, num_objects, faster)
+        tracks = _crossing_tracks(rng, image_size, num_frames, num_objects, faster,
+                                  crossing_gap)
     else:
         # object 0 always stays in the frame, object 1 always leaves it and comes back
         # (unless objects_leave is False: then every object stays in view)
@@ -359,7 +366,8 @@ def generate_youtube_vis(out_dir: str,
                          jpeg_quality: int = 90,
                          progress: bool = False,
                          motion: str = 'random',
-                         similar_appearance: bool = False) -> Dict[str, str]:
+                         similar_appearance: bool = False,
+                         crossing_gap: float = 0.0) -> Dict[str, str]:
     """Write a YouTube-VIS video instance-segmentation dataset of moving textured shapes.
 
     The annotation file uses the official YouTube-VIS format and all 40 categories of
@@ -394,6 +402,11 @@ def generate_youtube_vis(out_dir: str,
             ``4k`` and ``4k + 1`` crossing, the others random (training data with both).
         similar_appearance (bool): All objects of a video have one class and near-identical
             textures (appearance cannot tell them apart). Default False.
+        crossing_gap (float): With a crossing video, how far apart the two crossing objects'
+            centres are in the middle frame, in units of their size: 0 (default) through one
+            point (the front object hides most or all of the back one), 0.5 the front one
+            hides up to about half of the back one (a crossing whose objects stay in view).
+            In [0, 2].
 
     Returns:
         dict[str, str]: ``{'ytvis': official json path, 'cocovid': converted json path}``.
@@ -403,6 +416,9 @@ def generate_youtube_vis(out_dir: str,
     if motion != 'random' and num_frames < 5:
         raise ValueError(f"motion={motion!r} needs num_frames >= 5 (objects cross in the "
                          f'middle frame), got {num_frames}.')
+    if not 0 <= crossing_gap <= 2:
+        raise ValueError(f'crossing_gap must be in [0, 2] (units of the objects\' size), got '
+                         f'{crossing_gap}.')
     if not 1 <= num_classes <= len(SHAPES):
         raise ValueError(f'num_classes must be in 1..{len(SHAPES)}, got {num_classes}.')
     _check_positive(num_videos=num_videos, num_frames=num_frames, max_objects=max_objects)
@@ -415,7 +431,8 @@ def generate_youtube_vis(out_dir: str,
         frames, classes, masks = _render_video(rng, image_size, num_frames, num_classes,
                                                max_objects, min_area, objects_leave,
                                                video_motion(motion, index),
-                                               similar_appearance, faster=index % 2 == 1)
+                                               similar_appearance, faster=index % 2 == 1,
+                                               crossing_gap=crossing_gap)
         video_name = f'video_{index:04d}'
         file_names = [f'{video_name}/{t:05d}.jpg' for t in range(num_frames)]
         for file_name, frame in zip(file_names, frames):

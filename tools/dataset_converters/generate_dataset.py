@@ -57,6 +57,10 @@ def parse_args(argv=None):
                        '4k+1 crossing, the others random (training data); default: random')
     ytvis.add_argument('--similar-appearance', action='store_true',
                        help='all objects of a video share one class and near-identical textures')
+    ytvis.add_argument('--crossing-gap', type=float, default=0.0,
+                       help='with --motion crossing/mixed: how far apart the crossing objects '
+                       "pass, in units of their size (0: through one point, the back one "
+                       'nearly hidden; 0.5: about half hidden); default: 0')
     args = parser.parse_args(argv)
     if min(args.size) < 1 or args.seed < 0:
         parser.error('--size must be positive and --seed non-negative')
@@ -89,7 +93,8 @@ def main(argv=None):
                                          min_area=args.min_area,
                                          objects_leave=not args.objects_stay, progress=True,
                                          motion=args.motion,
-                                         similar_appearance=args.similar_appearance, **extra)
+                                         similar_appearance=args.similar_appearance,
+                                         crossing_gap=args.crossing_gap, **extra)
             print(f"Wrote {args.num_videos} videos, {paths['ytvis']} and {paths['cocovid']}")
     except (ValueError, OSError) as error:
         sys.exit(f'error: {error}')

@@ -11,8 +11,9 @@ stands still), then for each config (``mmdet::`` names mmdet's, e.g.
 
 - the backbone becomes a ResNet-18 trained from scratch (random init, trainable BN, nothing
   frozen, nothing downloaded; the neck's ``in_channels`` follow the kept ``out_indices``), so
-  the configs differ by their heads and trackers only; a config that already has it (e.g.
-  ``configs/sgnet/sgnet_r18_fpn_generated-ytvis.py``) is unchanged;
+  the configs differ by their heads and trackers only; a config whose backbone already is a
+  ResNet-18 keeps it (e.g. the half-width one of
+  ``configs/sgnet/sgnet_r18_fpn_generated-ytvis.py``);
 - train and test datasets read the generated video (the CocoVID json, every config's
   dataset: ours or mmdet's ``YouTubeVISDataset``) at its own size (the pipelines' ``Resize``
   scale is ``--size``);
@@ -106,7 +107,11 @@ def load_trackers(parser, path, configs) -> dict:
 def use_resnet18(detector) -> None:
     """Replace the detector's backbone by a ResNet-18 from scratch (random init, trainable BN,
     nothing frozen) with the same ``out_indices``, and set the neck's ``in_channels`` to
-    ResNet-18's channels of those stages. In place."""
+    ResNet-18's channels of those stages; a ResNet-18 backbone is kept as it is (its width
+    too). In place."""
+    if detector.backbone.get('type') in ('ResNet', 'mmdet.ResNet') and \
+            detector.backbone.get('depth') == 18:
+        return
     out_indices = tuple(detector.backbone.get('out_indices', (0, 1, 2, 3)))
     detector.backbone = dict(type='ResNet', depth=18, num_stages=4, out_indices=out_indices,
                              frozen_stages=-1, norm_cfg=dict(type='BN', requires_grad=True),

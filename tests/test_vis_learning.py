@@ -92,9 +92,8 @@ def assert_one_id_per_object(gt_tracks, objects, found_around=None):
 def test_video_model_tracks_and_segments_a_held_out_video(config, tmp_path):
     recipe = CONFIGS[config]
     data_root = f'{tmp_path}/data/'
-    generate_youtube_vis(data_root + 'train', num_videos=recipe['num_videos'], num_frames=6,
-                         image_size=(160, 128), seed=0, max_objects=3, min_area=150,
-                         motion=recipe['motion'])
+    generate_youtube_vis(data_root + 'train', num_videos=recipe['num_videos'], seed=0,
+                         motion=recipe['motion'], **dict(VIDEO, num_frames=6))
     paths = generate_youtube_vis(data_root + 'val', num_videos=4, seed=1, objects_leave=False,
                                  **VIDEO)
     video_id = first_video_with_objects_always_in_view(paths['ytvis'])

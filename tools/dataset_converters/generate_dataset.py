@@ -60,7 +60,7 @@ def parse_args(argv=None):
     ytvis.add_argument('--crossing-gap', type=float, default=0.0,
                        help='with --motion crossing/mixed: how far apart the crossing objects '
                        "pass, in units of their size (0: through one point, the back one "
-                       'nearly hidden; 0.5: about half hidden); default: 0')
+                       'mostly or all hidden; 0.5: up to about half hidden); default: 0')
     args = parser.parse_args(argv)
     if min(args.size) < 1 or args.seed < 0:
         parser.error('--size must be positive and --seed non-negative')

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Quick start on CPU, no download: generate YouTube-VIS-format videos, train the small SG-Net,
 # evaluate it with the local YouTube-VIS metric (prints the AP table), and render the demo
-# video of a held-out video. About 11 minutes on 2 CPU cores.
+# video of a held-out video. About 9 minutes on 2 CPU cores.
 #
 #   bash tools/quick_start.sh            # from the repository root, in the installed venv
 #
